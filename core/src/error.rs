@@ -1,0 +1,196 @@
+//! Every error the SQL API can raise, each with the SQLSTATE clients branch on.
+//! This enum is the single source of truth: the README table is checked against it.
+
+use std::fmt;
+
+/// What went wrong, as a client should branch on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// An argument was SQL NULL where a value is required.
+    NullArgument,
+    /// An argument has a value the function cannot accept (zero quantity, empty sku, ...).
+    InvalidArgument,
+    /// Not enough salable stock for the requested quantity. Used by nothing else.
+    InsufficientStock,
+    /// The (sku, location) has no stock record.
+    UnknownItem,
+    /// No reservation has this id.
+    UnknownReservation,
+    /// The reservation is in a state from which this action makes no sense.
+    InvalidTransition,
+    /// An idempotency key was reused for a different request.
+    IdempotencyConflict,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 7] = [
+        ErrorCode::NullArgument,
+        ErrorCode::InvalidArgument,
+        ErrorCode::InsufficientStock,
+        ErrorCode::UnknownItem,
+        ErrorCode::UnknownReservation,
+        ErrorCode::InvalidTransition,
+        ErrorCode::IdempotencyConflict,
+    ];
+
+    /// The five-character SQLSTATE. Bad input uses the standard class 22; the
+    /// domain errors use class `IR`, which PostgreSQL leaves to implementations.
+    pub const fn sqlstate(self) -> &'static str {
+        match self {
+            ErrorCode::NullArgument => "22004",
+            ErrorCode::InvalidArgument => "22023",
+            ErrorCode::InsufficientStock => "IR001",
+            ErrorCode::UnknownItem => "IR002",
+            ErrorCode::UnknownReservation => "IR003",
+            ErrorCode::InvalidTransition => "IR004",
+            ErrorCode::IdempotencyConflict => "IR005",
+        }
+    }
+
+    /// The condition name, in PL/pgSQL's spelling, used in the docs.
+    pub const fn condition_name(self) -> &'static str {
+        match self {
+            ErrorCode::NullArgument => "null_value_not_allowed",
+            ErrorCode::InvalidArgument => "invalid_parameter_value",
+            ErrorCode::InsufficientStock => "insufficient_stock",
+            ErrorCode::UnknownItem => "unknown_item",
+            ErrorCode::UnknownReservation => "unknown_reservation",
+            ErrorCode::InvalidTransition => "invalid_transition",
+            ErrorCode::IdempotencyConflict => "idempotency_conflict",
+        }
+    }
+}
+
+/// An error as it reaches the client: code, message, optional detail and hint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InventoryError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+}
+
+pub type Result<T> = std::result::Result<T, InventoryError>;
+
+impl InventoryError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        InventoryError {
+            code,
+            message: message.into(),
+            detail: None,
+            hint: None,
+        }
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn null_argument(argument: &str) -> Self {
+        InventoryError::new(
+            ErrorCode::NullArgument,
+            format!("{argument} must not be NULL"),
+        )
+    }
+
+    pub fn invalid_argument(argument: &str, why: impl fmt::Display) -> Self {
+        InventoryError::new(ErrorCode::InvalidArgument, format!("{argument} {why}"))
+    }
+
+    pub fn insufficient_stock(sku: &str, location: &str, requested: i64, salable: i64) -> Self {
+        InventoryError::new(
+            ErrorCode::InsufficientStock,
+            format!("insufficient stock for sku \"{sku}\" at location \"{location}\""),
+        )
+        .with_detail(format!("Requested {requested}, salable {salable}."))
+    }
+
+    pub fn unknown_item(sku: &str, location: &str) -> Self {
+        InventoryError::new(
+            ErrorCode::UnknownItem,
+            format!("no stock record for sku \"{sku}\" at location \"{location}\""),
+        )
+        .with_hint("Create it with inventory.set_on_hand(sku, quantity, location).")
+    }
+
+    pub fn unknown_reservation(id: &str) -> Self {
+        InventoryError::new(
+            ErrorCode::UnknownReservation,
+            format!("reservation {id} does not exist"),
+        )
+    }
+
+    pub fn idempotency_conflict(key: &str, existing: &str) -> Self {
+        InventoryError::new(
+            ErrorCode::IdempotencyConflict,
+            format!("idempotency key \"{key}\" was already used for a different reservation"),
+        )
+        .with_detail(format!("The key belongs to reservation {existing}, which has another sku, location or quantity."))
+    }
+}
+
+impl fmt::Display for InventoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.sqlstate(), self.message)
+    }
+}
+
+impl std::error::Error for InventoryError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlstates_are_five_chars_and_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            let s = code.sqlstate();
+            assert_eq!(s.len(), 5, "{code:?}");
+            assert!(
+                s.bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()),
+                "{code:?}"
+            );
+            assert!(seen.insert(s), "duplicate SQLSTATE {s}");
+        }
+    }
+
+    #[test]
+    fn bad_input_is_class_22() {
+        assert!(ErrorCode::NullArgument.sqlstate().starts_with("22"));
+        assert!(ErrorCode::InvalidArgument.sqlstate().starts_with("22"));
+    }
+
+    #[test]
+    fn insufficient_stock_has_its_own_code() {
+        let own = ErrorCode::InsufficientStock.sqlstate();
+        assert_eq!(
+            ErrorCode::ALL
+                .iter()
+                .filter(|c| c.sqlstate() == own)
+                .count(),
+            1
+        );
+        let e = InventoryError::insufficient_stock("A", "default", 3, 1);
+        assert_eq!(e.detail.as_deref(), Some("Requested 3, salable 1."));
+    }
+
+    #[test]
+    fn readme_lists_every_sqlstate() {
+        let readme = include_str!("../../README.md");
+        for code in ErrorCode::ALL {
+            let row = format!("| `{}` | `{}` |", code.sqlstate(), code.condition_name());
+            assert!(
+                readme.contains(&row),
+                "README is missing the row starting {row}"
+            );
+        }
+    }
+}

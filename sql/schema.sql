@@ -1,0 +1,73 @@
+-- Tables of inventory_reservation. Every hot table leads with sku so the schema can
+-- later be distributed by sku (Citus). States and events are text with CHECKs, so a
+-- psql user reads them as they are; the Rust core (core/src/state.rs) owns the names.
+
+CREATE TABLE inventory.stock (
+    sku          text        NOT NULL,
+    location     text        NOT NULL,
+    on_hand      bigint      NOT NULL DEFAULT 0 CHECK (on_hand >= 0),
+    held         bigint      NOT NULL DEFAULT 0 CHECK (held >= 0),
+    safety_stock bigint      NOT NULL DEFAULT 0 CHECK (safety_stock >= 0),
+    updated_at   timestamptz NOT NULL DEFAULT statement_timestamp(),
+    PRIMARY KEY (sku, location)
+) WITH (fillfactor = 70);  -- room for HOT updates of the counters on hot items
+
+COMMENT ON TABLE inventory.stock IS
+  'Stock per (sku, location). held is the sum of active reservations, kept in the same transaction as the reservation rows. Write it through the inventory functions only.';
+COMMENT ON COLUMN inventory.stock.on_hand IS 'Physical units on hand, as the ERP counts them (set_on_hand, adjust_on_hand, lowered by commit).';
+COMMENT ON COLUMN inventory.stock.held IS 'Units held by active reservations, including lapsed ones not yet swept; the views subtract those.';
+COMMENT ON COLUMN inventory.stock.safety_stock IS 'Units kept out of the salable quantity.';
+
+CREATE TABLE inventory.reservation (
+    id              uuid        NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    sku             text        NOT NULL,
+    location        text        NOT NULL,
+    quantity        bigint      NOT NULL CHECK (quantity > 0),
+    state           text        NOT NULL DEFAULT 'reserved'
+                    CHECK (state IN ('reserved', 'confirmed', 'acknowledged', 'committed', 'released', 'expired')),
+    owner           text,
+    channel         text,
+    idempotency_key text,
+    expires_at      timestamptz,
+    created_at      timestamptz NOT NULL DEFAULT statement_timestamp(),
+    updated_at      timestamptz NOT NULL DEFAULT statement_timestamp(),
+    metadata        jsonb,
+    CHECK (state <> 'reserved' OR expires_at IS NOT NULL)
+);
+
+-- Lapsed-but-unswept holds of one item, subtracted at read time: sku-led, and tiny
+-- when the worker keeps up (only rows still in state reserved are in it).
+CREATE INDEX reservation_item_deadline_idx
+    ON inventory.reservation (sku, location, expires_at) WHERE state = 'reserved';
+-- The sweeper's queue: earliest deadline first.
+CREATE INDEX reservation_deadline_idx
+    ON inventory.reservation (expires_at) WHERE state = 'reserved';
+-- One reservation per idempotency key, for ever: a re-imported order finds its hold.
+CREATE UNIQUE INDEX reservation_idempotency_key_idx
+    ON inventory.reservation (idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+COMMENT ON TABLE inventory.reservation IS
+  'One row per reservation. state is as stored: a reserved row past expires_at is already expired for every reader (see the view inventory.reservations).';
+
+CREATE TABLE inventory.log (
+    sku            text        NOT NULL,
+    id             bigint      GENERATED ALWAYS AS IDENTITY,
+    reservation_id uuid,
+    location       text        NOT NULL,
+    event          text        NOT NULL,
+    quantity       bigint      NOT NULL,
+    actor          text        NOT NULL DEFAULT current_user,
+    logged_at      timestamptz NOT NULL DEFAULT statement_timestamp(),
+    reason         text,
+    PRIMARY KEY (sku, id)
+);
+CREATE INDEX log_reservation_idx ON inventory.log (reservation_id) WHERE reservation_id IS NOT NULL;
+
+COMMENT ON TABLE inventory.log IS
+  'Append-only log: one row per reservation action and per stock change. quantity is the units held or freed for reservation events, the change of on_hand for stock events.';
+
+-- pg_dump keeps the rows of extension tables only when they are registered.
+SELECT pg_catalog.pg_extension_config_dump('inventory.stock', '');
+SELECT pg_catalog.pg_extension_config_dump('inventory.reservation', '');
+SELECT pg_catalog.pg_extension_config_dump('inventory.log', '');
+SELECT pg_catalog.pg_extension_config_dump('inventory.log_id_seq', '');

@@ -1,0 +1,38 @@
+//! inventory_reservation: stock reservations inside PostgreSQL.
+//!
+//! Layout: `api/` holds the SQL functions (thin: parse arguments, call `store`, decide with
+//! the pure `inventory_reservation_core` crate); `store` holds every SQL statement, prepared
+//! once per backend; `fmgr` and `errors` connect Rust to PostgreSQL's function manager and
+//! error reporting; `gucs` defines the settings.
+
+use pgrx::prelude::*;
+
+mod api;
+mod errors;
+mod fmgr;
+mod gucs;
+mod store;
+
+::pgrx::pg_module_magic!(name, version);
+
+pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
+pgrx::extension_sql_file!("../sql/api.sql", name = "api", finalize);
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    gucs::init();
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+mod tests;
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec!["shared_preload_libraries='inventory_reservation'"]
+    }
+}

@@ -1,0 +1,239 @@
+//! Every SQL statement the API runs, each prepared once per backend and kept
+//! (`SPI_keepplan`), so no call re-parses or re-plans. All names are schema-qualified:
+//! the statements do not depend on the caller's search_path.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use pgrx::datum::DatumWithOid;
+use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
+use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult, SpiTupleTable};
+
+/// A statement: its SQL text and the types of its parameters.
+pub(crate) struct Statement {
+    pub sql: &'static str,
+    pub args: &'static [PgBuiltInOids],
+}
+
+thread_local! {
+    static PLANS: RefCell<HashMap<usize, Rc<OwnedPreparedStatement>>> = RefCell::new(HashMap::new());
+}
+
+/// The kept plan of `stmt`, preparing it on first use in this backend.
+fn plan(client: &SpiClient<'_>, stmt: &'static Statement) -> SpiResult<Rc<OwnedPreparedStatement>> {
+    let key = stmt as *const Statement as usize;
+    if let Some(p) = PLANS.with_borrow(|m| m.get(&key).cloned()) {
+        return Ok(p);
+    }
+    let oids: Vec<PgOid> = stmt.args.iter().map(|o| PgOid::BuiltIn(*o)).collect();
+    let kept = Rc::new(client.prepare_mut(stmt.sql, &oids)?.keep());
+    PLANS.with_borrow_mut(|m| m.insert(key, kept.clone()));
+    Ok(kept)
+}
+
+/// Execute `stmt` with `args` and hand the rows to `read`.
+/// The plan is cloned out of the cache first, so a nested call into our API cannot
+/// find the cache borrowed.
+pub(crate) fn exec<R>(
+    client: &mut SpiClient<'_>,
+    stmt: &'static Statement,
+    args: &[DatumWithOid<'_>],
+    read: impl FnOnce(SpiTupleTable<'_>) -> SpiResult<R>,
+) -> SpiResult<R> {
+    let p = plan(client, stmt)?;
+    let rows = client.update(&*p, None, args)?;
+    read(rows)
+}
+
+/// First column of the first row, if any.
+pub(crate) fn exec_one<T: pgrx::datum::FromDatum + pgrx::datum::IntoDatum>(
+    client: &mut SpiClient<'_>,
+    stmt: &'static Statement,
+    args: &[DatumWithOid<'_>],
+) -> SpiResult<Option<T>> {
+    exec(client, stmt, args, |rows| {
+        if rows.is_empty() {
+            Ok(None)
+        } else {
+            rows.first().get_one::<T>()
+        }
+    })
+}
+
+/// Pass a Datum received from the caller straight to SQL, typed as `oid`.
+pub(crate) fn passthrough<'a>(
+    datum: Option<pg_sys::Datum>,
+    oid: PgBuiltInOids,
+) -> DatumWithOid<'a> {
+    match datum {
+        // SAFETY: the datum is a live argument of the current call, of type `oid`.
+        Some(d) => unsafe { DatumWithOid::new(d, pg_sys::Oid::from(oid)) },
+        None => DatumWithOid::null_oid(pg_sys::Oid::from(oid)),
+    }
+}
+
+use pg_sys::BuiltinOid::{BOOLOID, INT4OID, INT8OID, INTERVALOID, JSONBOID, TEXTOID, UUIDOID};
+
+/// Lock class for pg_advisory_xact_lock(class, hashtext(key)): "IR" and 1, so our
+/// idempotency locks never collide with an application's own advisory locks of one argument.
+pub(crate) const IDEMPOTENCY_LOCK_CLASS: i32 = 0x4952_0001;
+
+// ---------------------------------------------------------------------------------------
+// Reading stock. The view inventory.stock_levels is the one definition of "salable".
+
+pub(crate) static SALABLE_OF_ITEM: Statement = Statement {
+    sql: "SELECT salable FROM inventory.stock_levels WHERE sku = $1 AND location = $2",
+    args: &[TEXTOID, TEXTOID],
+};
+
+pub(crate) static SALABLE_OF_SKU: Statement = Statement {
+    sql: "SELECT COALESCE(sum(salable), 0)::bigint FROM inventory.stock_levels WHERE sku = $1",
+    args: &[TEXTOID],
+};
+
+// ---------------------------------------------------------------------------------------
+// Writing stock.
+
+/// Lock the item's row and read on_hand; no row when the item is new.
+pub(crate) static LOCK_ITEM: Statement = Statement {
+    sql: "SELECT on_hand FROM inventory.stock WHERE sku = $1 AND location = $2 FOR UPDATE",
+    args: &[TEXTOID, TEXTOID],
+};
+
+pub(crate) static CREATE_ITEM: Statement = Statement {
+    sql: "INSERT INTO inventory.stock (sku, location) VALUES ($1, $2) ON CONFLICT (sku, location) DO NOTHING",
+    args: &[TEXTOID, TEXTOID],
+};
+
+/// Set on_hand to $3 and log the change $5 as event $4.
+pub(crate) static SET_ON_HAND: Statement = Statement {
+    sql: "WITH item AS (
+              UPDATE inventory.stock SET on_hand = $3, updated_at = statement_timestamp()
+               WHERE sku = $1 AND location = $2
+              RETURNING sku, location)
+          INSERT INTO inventory.log (sku, location, event, quantity, reason)
+          SELECT sku, location, $4, $5, $6 FROM item WHERE $5 <> 0",
+    args: &[TEXTOID, TEXTOID, INT8OID, TEXTOID, INT8OID, TEXTOID],
+};
+
+// ---------------------------------------------------------------------------------------
+// Reserving. The hot path is one statement: a conditional counter update (which never
+// oversells under READ COMMITTED: a blocked updater re-checks the condition on the newest
+// row), the reservation row and its log row.
+
+pub(crate) static HOLD: Statement = Statement {
+    sql: "WITH item AS (
+              UPDATE inventory.stock
+                 SET held = held + $3, updated_at = statement_timestamp()
+               WHERE sku = $1 AND location = $2
+                 AND on_hand - held - safety_stock >= $3
+              RETURNING sku, location),
+          hold AS (
+              INSERT INTO inventory.reservation
+                     (sku, location, quantity, owner, channel, idempotency_key, expires_at, metadata)
+              SELECT sku, location, $3, $4, $5, $6, statement_timestamp() + $7, $8 FROM item
+              RETURNING id, sku, location, quantity),
+          logged AS (
+              INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
+              SELECT sku, id, location, 'reserve', quantity FROM hold)
+          SELECT id FROM hold",
+    args: &[TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, INTERVALOID, JSONBOID],
+};
+
+pub(crate) static LOCK_IDEMPOTENCY_KEY: Statement = Statement {
+    sql: "SELECT pg_catalog.pg_advisory_xact_lock($1, pg_catalog.hashtext($2))",
+    args: &[INT4OID, TEXTOID],
+};
+
+pub(crate) static FIND_BY_IDEMPOTENCY_KEY: Statement = Statement {
+    sql: "SELECT id, sku, location, quantity FROM inventory.reservation WHERE idempotency_key = $1",
+    args: &[TEXTOID],
+};
+
+/// Expire the lapsed holds of one item and return the units to its counter. Rows another
+/// transaction has locked are skipped: that transaction is ending them itself.
+pub(crate) static EXPIRE_LAPSED_OF_ITEM: Statement = Statement {
+    sql: "WITH lapsed AS (
+              UPDATE inventory.reservation r
+                 SET state = 'expired', updated_at = statement_timestamp()
+               WHERE r.id IN (SELECT id FROM inventory.reservation
+                               WHERE sku = $1 AND location = $2 AND state = 'reserved'
+                                 AND expires_at <= statement_timestamp()
+                               FOR UPDATE SKIP LOCKED)
+              RETURNING r.id, r.sku, r.location, r.quantity),
+          logged AS (
+              INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
+              SELECT sku, id, location, 'expire', quantity FROM lapsed),
+          freed AS (SELECT sum(quantity)::bigint AS quantity FROM lapsed),
+          item AS (
+              UPDATE inventory.stock s SET held = s.held - freed.quantity, updated_at = statement_timestamp()
+                FROM freed
+               WHERE freed.quantity IS NOT NULL AND s.sku = $1 AND s.location = $2)
+          SELECT COALESCE(quantity, 0) FROM freed",
+    args: &[TEXTOID, TEXTOID],
+};
+
+// ---------------------------------------------------------------------------------------
+// Ending holds.
+
+/// Lock a reservation and read what a transition needs.
+pub(crate) static LOCK_RESERVATION: Statement = Statement {
+    sql: "SELECT sku, location, quantity, state, expires_at <= statement_timestamp() AS lapsed
+            FROM inventory.reservation WHERE id = $1 FOR UPDATE",
+    args: &[UUIDOID],
+};
+
+/// End an active hold: set state $2, return its units to the counter (and take them off
+/// on_hand too when $3, i.e. on commit), and log event $4 with reason $5.
+pub(crate) static END_HOLD: Statement = Statement {
+    sql: "WITH ended AS (
+              UPDATE inventory.reservation SET state = $2, updated_at = statement_timestamp()
+               WHERE id = $1
+              RETURNING id, sku, location, quantity),
+          item AS (
+              UPDATE inventory.stock s
+                 SET held = s.held - e.quantity,
+                     on_hand = CASE WHEN $3 THEN GREATEST(s.on_hand - e.quantity, 0) ELSE s.on_hand END,
+                     updated_at = statement_timestamp()
+                FROM ended e
+               WHERE s.sku = e.sku AND s.location = e.location)
+          INSERT INTO inventory.log (sku, reservation_id, location, event, quantity, reason)
+          SELECT sku, id, location, $4, quantity, $5 FROM ended",
+    args: &[UUIDOID, TEXTOID, BOOLOID, TEXTOID, TEXTOID],
+};
+
+/// One batch of the sweep: expire up to $1 lapsed holds, earliest deadline first, skipping
+/// rows in use, and return their units with one counter update per item.
+pub(crate) static EXPIRE_BATCH: Statement = Statement {
+    sql: "WITH due AS (
+              SELECT id FROM inventory.reservation
+               WHERE state = 'reserved' AND expires_at <= statement_timestamp()
+               ORDER BY expires_at
+               LIMIT $1
+               FOR UPDATE SKIP LOCKED),
+          lapsed AS (
+              UPDATE inventory.reservation r
+                 SET state = 'expired', updated_at = statement_timestamp()
+                FROM due WHERE r.id = due.id
+              RETURNING r.id, r.sku, r.location, r.quantity),
+          logged AS (
+              INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
+              SELECT sku, id, location, 'expire', quantity FROM lapsed),
+          freed AS (
+              SELECT sku, location, sum(quantity)::bigint AS quantity FROM lapsed GROUP BY sku, location),
+          items AS (
+              UPDATE inventory.stock s SET held = s.held - f.quantity, updated_at = statement_timestamp()
+                FROM freed f
+               WHERE s.sku = f.sku AND s.location = f.location)
+          SELECT count(*) FROM lapsed",
+    args: &[INT4OID],
+};
+
+/// Sweeps take turns, so two of them never lock the same items in different orders.
+pub(crate) static LOCK_SWEEP: Statement = Statement {
+    sql: "SELECT pg_catalog.pg_advisory_xact_lock($1, 0)",
+    args: &[INT4OID],
+};
+
+pub(crate) const SWEEP_LOCK_CLASS: i32 = 0x4952_0002;

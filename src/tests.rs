@@ -1,0 +1,554 @@
+//! In-backend tests: each runs inside a transaction that is rolled back afterwards.
+//! Errors are checked through `error_of`, a PL/pgSQL trap that returns "SQLSTATE: message"
+//! (pgrx's own catch would report our IR codes as XX000), and that also proves a failed
+//! call changed nothing, since the trap rolls back to before it.
+
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    fn setup() {
+        Spi::run(
+            "CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
+             BEGIN EXECUTE sql; RETURN NULL;
+             EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$",
+        )
+        .unwrap();
+    }
+
+    fn one<T: FromDatum + IntoDatum>(sql: &str) -> T {
+        Spi::get_one::<T>(sql).unwrap().expect("a non-NULL result")
+    }
+
+    fn error_of(sql: &str) -> String {
+        Spi::get_one_with_args::<String>("SELECT pg_temp.error_of($1)", &[sql.into()])
+            .unwrap()
+            .unwrap_or_else(|| format!("no error from {sql}"))
+    }
+
+    fn stock(sku: &str, on_hand: i64) {
+        Spi::run_with_args(
+            "SELECT inventory.set_on_hand($1, $2)",
+            &[sku.into(), on_hand.into()],
+        )
+        .unwrap();
+    }
+
+    fn lapse_all() {
+        Spi::run("UPDATE inventory.reservation SET expires_at = statement_timestamp() - interval '1 second'").unwrap();
+    }
+
+    // --- set_on_hand / adjust_on_hand -------------------------------------------------
+
+    #[pg_test]
+    fn set_on_hand_creates_the_item_and_returns_salable() {
+        assert_eq!(one::<i64>("SELECT inventory.set_on_hand('A', 12)"), 12);
+        assert_eq!(
+            one::<i64>("SELECT inventory.set_on_hand('A', 7, 'berlin')"),
+            7
+        );
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('A')"), 19);
+    }
+
+    #[pg_test]
+    fn set_on_hand_logs_the_change() {
+        stock("A", 12);
+        stock("A", 10);
+        assert_eq!(
+            one::<String>(
+                "SELECT string_agg(quantity::text, ',' ORDER BY id) FROM inventory.reservation_log WHERE event = 'set_on_hand'"
+            ),
+            "12,-2"
+        );
+    }
+
+    #[pg_test]
+    fn set_on_hand_rejects_negative_and_null() {
+        setup();
+        assert_eq!(
+            error_of("SELECT inventory.set_on_hand('A', -1)"),
+            "22023: quantity must not be negative"
+        );
+        assert_eq!(
+            error_of("SELECT inventory.set_on_hand(NULL, 1)"),
+            "22004: sku must not be NULL"
+        );
+        assert_eq!(
+            error_of("SELECT inventory.set_on_hand('A', 1, NULL)"),
+            "22004: location must not be NULL"
+        );
+        assert_eq!(one::<i64>("SELECT count(*) FROM inventory.stock"), 0);
+    }
+
+    #[pg_test]
+    fn adjust_on_hand_never_goes_below_zero() {
+        stock("A", 5);
+        assert_eq!(one::<i64>("SELECT inventory.adjust_on_hand('A', 3)"), 8);
+        assert_eq!(one::<i64>("SELECT inventory.adjust_on_hand('A', -100)"), 0);
+        assert_eq!(
+            one::<i64>("SELECT on_hand FROM inventory.stock_levels WHERE sku = 'A'"),
+            0
+        );
+        assert_eq!(
+            one::<i64>("SELECT inventory.adjust_on_hand('B', 4, 'berlin')"),
+            4
+        );
+    }
+
+    #[pg_test]
+    fn adjust_on_hand_rejects_overflow() {
+        setup();
+        stock("A", 5);
+        assert_eq!(
+            error_of("SELECT inventory.adjust_on_hand('A', 9223372036854775807)"),
+            "22023: delta makes on_hand overflow bigint"
+        );
+    }
+
+    // --- reserve ---------------------------------------------------------------------
+
+    #[pg_test]
+    fn reserve_holds_units() {
+        stock("A", 12);
+        Spi::run("SELECT inventory.reserve('A', 2)").unwrap();
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('A')"), 10);
+        assert_eq!(
+            one::<i64>("SELECT reserved FROM inventory.stock_levels WHERE sku = 'A'"),
+            2
+        );
+        assert_eq!(
+            one::<String>("SELECT state FROM inventory.reservations"),
+            "reserved"
+        );
+        assert_eq!(
+            one::<i64>(
+                "SELECT count(*) FROM inventory.reservation_log WHERE event = 'reserve' AND quantity = 2"
+            ),
+            1
+        );
+    }
+
+    #[pg_test]
+    fn reserve_uses_default_ttl_setting() {
+        stock("A", 1);
+        Spi::run("SET LOCAL inventory.default_ttl = '2 hours'").unwrap();
+        Spi::run("SELECT inventory.reserve('A', 1)").unwrap();
+        assert!(one::<bool>(
+            "SELECT expires_at = created_at + interval '2 hours' FROM inventory.reservation"
+        ));
+    }
+
+    #[pg_test]
+    fn reserve_default_ttl_is_one_day() {
+        stock("A", 1);
+        Spi::run("SELECT inventory.reserve('A', 1)").unwrap();
+        assert!(one::<bool>(
+            "SELECT expires_at = created_at + interval '1 day' FROM inventory.reservation"
+        ));
+    }
+
+    #[pg_test]
+    fn reserve_rejects_a_bad_default_ttl() {
+        setup();
+        stock("A", 1);
+        Spi::run("SET LOCAL inventory.default_ttl = '-5 minutes'").unwrap();
+        assert_eq!(
+            error_of("SELECT inventory.reserve('A', 1)"),
+            "22023: inventory.default_ttl must be a positive interval, not \"-5 minutes\""
+        );
+    }
+
+    #[pg_test]
+    fn reserve_stores_what_it_was_given() {
+        stock("A", 5);
+        Spi::run(
+            "SELECT inventory.reserve('A', 1, ttl => '15 minutes', owner => 'cart-9', channel => 'web',
+                                      idempotency_key => 'k1', metadata => '{\"order\": 42}')",
+        )
+        .unwrap();
+        assert_eq!(
+            one::<String>(
+                "SELECT concat_ws('|', owner, channel, idempotency_key, metadata->>'order') FROM inventory.reservations"
+            ),
+            "cart-9|web|k1|42"
+        );
+    }
+
+    #[pg_test]
+    fn reserve_raises_insufficient_stock_with_its_own_sqlstate() {
+        setup();
+        stock("A", 3);
+        assert_eq!(
+            error_of("SELECT inventory.reserve('A', 4)"),
+            "IR001: insufficient stock for sku \"A\" at location \"default\""
+        );
+        assert_eq!(one::<i64>("SELECT count(*) FROM inventory.reservation"), 0);
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('A')"), 3);
+    }
+
+    #[pg_test]
+    fn reserve_respects_safety_stock() {
+        setup();
+        stock("A", 5);
+        Spi::run("UPDATE inventory.stock SET safety_stock = 2").unwrap();
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('A')"), 3);
+        assert!(error_of("SELECT inventory.reserve('A', 4)").starts_with("IR001"));
+        Spi::run("SELECT inventory.reserve('A', 3)").unwrap();
+    }
+
+    #[pg_test]
+    fn reserve_of_unknown_item_raises_ir002() {
+        setup();
+        assert_eq!(
+            error_of("SELECT inventory.reserve('nope', 1)"),
+            "IR002: no stock record for sku \"nope\" at location \"default\""
+        );
+    }
+
+    #[pg_test]
+    fn reserve_rejects_bad_arguments() {
+        setup();
+        stock("A", 5);
+        for (sql, expected) in [
+            (
+                "SELECT inventory.reserve('A', 0)",
+                "22023: quantity must be greater than zero",
+            ),
+            (
+                "SELECT inventory.reserve('A', -3)",
+                "22023: quantity must be greater than zero",
+            ),
+            (
+                "SELECT inventory.reserve('A', NULL)",
+                "22004: quantity must not be NULL",
+            ),
+            (
+                "SELECT inventory.reserve(NULL, 1)",
+                "22004: sku must not be NULL",
+            ),
+            (
+                "SELECT inventory.reserve('', 1)",
+                "22023: sku must not be empty",
+            ),
+            (
+                "SELECT inventory.reserve('A', 1, location => NULL)",
+                "22004: location must not be NULL",
+            ),
+            (
+                "SELECT inventory.reserve('A', 1, ttl => '-1 hour')",
+                "22023: ttl must be a positive interval",
+            ),
+            (
+                "SELECT inventory.reserve('A', 1, ttl => '0')",
+                "22023: ttl must be a positive interval",
+            ),
+            (
+                "SELECT inventory.reserve('A', 1, owner => '')",
+                "22023: owner must not be empty",
+            ),
+            (
+                "SELECT inventory.reserve(repeat('x', 201), 1)",
+                "22023: sku must be at most 200 characters",
+            ),
+        ] {
+            assert_eq!(error_of(sql), expected, "{sql}");
+        }
+        assert_eq!(one::<i64>("SELECT count(*) FROM inventory.reservation"), 0);
+        assert_eq!(one::<i64>("SELECT held FROM inventory.stock"), 0);
+    }
+
+    #[pg_test]
+    fn reserve_with_huge_ttl_raises_class_22() {
+        setup();
+        stock("A", 5);
+        assert!(
+            error_of("SELECT inventory.reserve('A', 1, ttl => '300000 years')")
+                .starts_with("22008")
+        );
+    }
+
+    #[pg_test]
+    fn reserve_reuses_lapsed_units_without_a_sweep() {
+        stock("A", 2);
+        Spi::run("SELECT inventory.reserve('A', 2)").unwrap();
+        lapse_all();
+        assert_eq!(
+            one::<i64>("SELECT inventory.salable_qty('A')"),
+            2,
+            "a lapsed hold is not held"
+        );
+        Spi::run("SELECT inventory.reserve('A', 2)").unwrap();
+        assert_eq!(
+            one::<String>(
+                "SELECT string_agg(state, ',' ORDER BY created_at, state) FROM inventory.reservation"
+            ),
+            "expired,reserved"
+        );
+        assert_eq!(one::<i64>("SELECT held FROM inventory.stock"), 2);
+    }
+
+    // --- idempotency -------------------------------------------------------------------
+
+    #[pg_test]
+    fn idempotent_reserve_returns_the_same_id_and_holds_once() {
+        stock("A", 5);
+        let a =
+            one::<pgrx::Uuid>("SELECT inventory.reserve('A', 2, idempotency_key => 'amazon:123')");
+        let b =
+            one::<pgrx::Uuid>("SELECT inventory.reserve('A', 2, idempotency_key => 'amazon:123')");
+        assert_eq!(a, b);
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('A')"), 3);
+    }
+
+    #[pg_test]
+    fn idempotency_key_for_another_request_is_a_conflict() {
+        setup();
+        stock("A", 5);
+        Spi::run("SELECT inventory.reserve('A', 2, idempotency_key => 'k')").unwrap();
+        assert!(
+            error_of("SELECT inventory.reserve('A', 3, idempotency_key => 'k')")
+                .starts_with("IR005: idempotency key \"k\"")
+        );
+    }
+
+    // --- release / commit --------------------------------------------------------------
+
+    #[pg_test]
+    fn release_gives_units_back_once() {
+        stock("A", 12);
+        let id = one::<pgrx::Uuid>("SELECT inventory.reserve('A', 2)");
+        assert!(
+            Spi::get_one_with_args::<bool>(
+                "SELECT inventory.release($1, 'customer cancelled')",
+                &[id.into()]
+            )
+            .unwrap()
+            .unwrap()
+        );
+        assert!(
+            !Spi::get_one_with_args::<bool>("SELECT inventory.release($1)", &[id.into()])
+                .unwrap()
+                .unwrap()
+        );
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('A')"), 12);
+        assert_eq!(
+            one::<String>("SELECT reason FROM inventory.reservation_log WHERE event = 'release'"),
+            "customer cancelled"
+        );
+    }
+
+    #[pg_test]
+    fn release_of_lapsed_hold_records_expiry_and_returns_false() {
+        stock("A", 1);
+        let id = one::<pgrx::Uuid>("SELECT inventory.reserve('A', 1)");
+        lapse_all();
+        assert!(
+            !Spi::get_one_with_args::<bool>("SELECT inventory.release($1)", &[id.into()])
+                .unwrap()
+                .unwrap()
+        );
+        assert_eq!(
+            one::<String>("SELECT state FROM inventory.reservation"),
+            "expired"
+        );
+        assert_eq!(one::<i64>("SELECT held FROM inventory.stock"), 0);
+        assert_eq!(
+            one::<i64>("SELECT count(*) FROM inventory.log WHERE event = 'expire'"),
+            1
+        );
+    }
+
+    #[pg_test]
+    fn commit_takes_units_off_hand_once() {
+        stock("A", 12);
+        let id = one::<pgrx::Uuid>("SELECT inventory.reserve('A', 2)");
+        assert!(
+            Spi::get_one_with_args::<bool>("SELECT inventory.commit($1)", &[id.into()])
+                .unwrap()
+                .unwrap()
+        );
+        assert!(
+            !Spi::get_one_with_args::<bool>("SELECT inventory.commit($1)", &[id.into()])
+                .unwrap()
+                .unwrap()
+        );
+        assert_eq!(
+            one::<String>(
+                "SELECT format('%s/%s/%s', on_hand, reserved, salable) FROM inventory.stock_levels"
+            ),
+            "10/0/10"
+        );
+    }
+
+    #[pg_test]
+    fn illegal_transitions_raise_ir004() {
+        setup();
+        stock("A", 5);
+        let released = one::<pgrx::Uuid>("SELECT inventory.reserve('A', 1)");
+        Spi::run_with_args("SELECT inventory.release($1)", &[released.into()]).unwrap();
+        let committed = one::<pgrx::Uuid>("SELECT inventory.reserve('A', 1)");
+        Spi::run_with_args("SELECT inventory.commit($1)", &[committed.into()]).unwrap();
+        assert_eq!(
+            error_of(&format!("SELECT inventory.commit('{released}')")),
+            format!("IR004: cannot commit reservation {released}: it is released")
+        );
+        assert_eq!(
+            error_of(&format!("SELECT inventory.release('{committed}')")),
+            format!("IR004: cannot release reservation {committed}: it is committed")
+        );
+    }
+
+    #[pg_test]
+    fn commit_of_lapsed_hold_raises_ir004() {
+        setup();
+        stock("A", 5);
+        let id = one::<pgrx::Uuid>("SELECT inventory.reserve('A', 1)");
+        lapse_all();
+        assert_eq!(
+            error_of(&format!("SELECT inventory.commit('{id}')")),
+            format!("IR004: cannot commit reservation {id}: it is expired")
+        );
+        assert_eq!(one::<i64>("SELECT on_hand FROM inventory.stock"), 5);
+    }
+
+    #[pg_test]
+    fn unknown_reservation_raises_ir003() {
+        setup();
+        assert_eq!(
+            error_of("SELECT inventory.release('00000000-0000-0000-0000-000000000000')"),
+            "IR003: reservation 00000000-0000-0000-0000-000000000000 does not exist"
+        );
+        assert_eq!(
+            error_of("SELECT inventory.commit(NULL)"),
+            "22004: reservation must not be NULL"
+        );
+    }
+
+    // --- reads -------------------------------------------------------------------------
+
+    #[pg_test]
+    fn salable_qty_of_unknown_sku_is_zero() {
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('ghost')"), 0);
+        assert_eq!(
+            one::<i64>("SELECT inventory.salable_qty('ghost', 'berlin')"),
+            0
+        );
+    }
+
+    #[pg_test]
+    fn salable_qty_never_negative_and_sums_locations() {
+        stock("A", 5);
+        Spi::run("SELECT inventory.set_on_hand('A', 4, 'berlin')").unwrap();
+        Spi::run("SELECT inventory.reserve('A', 5)").unwrap();
+        Spi::run("SELECT inventory.set_on_hand('A', 2)").unwrap(); // ERP counts fewer than held
+        assert_eq!(
+            one::<i64>("SELECT inventory.salable_qty('A', 'default')"),
+            0
+        );
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('A')"), 4);
+    }
+
+    #[pg_test]
+    fn is_salable_compares_with_quantity() {
+        setup();
+        stock("A", 3);
+        assert!(one::<bool>("SELECT inventory.is_salable('A')"));
+        assert!(one::<bool>("SELECT inventory.is_salable('A', 3)"));
+        assert!(!one::<bool>("SELECT inventory.is_salable('A', 4)"));
+        assert!(!one::<bool>(
+            "SELECT inventory.is_salable('A', 1, 'berlin')"
+        ));
+        assert_eq!(
+            error_of("SELECT inventory.is_salable('A', 0)"),
+            "22023: quantity must be greater than zero"
+        );
+    }
+
+    #[pg_test]
+    fn views_show_lapsed_holds_as_expired() {
+        stock("A", 3);
+        Spi::run("SELECT inventory.reserve('A', 3)").unwrap();
+        lapse_all();
+        assert_eq!(
+            one::<String>("SELECT state FROM inventory.reservations"),
+            "expired"
+        );
+        assert_eq!(
+            one::<String>("SELECT state FROM inventory.reservation"),
+            "reserved",
+            "not swept yet"
+        );
+        assert_eq!(one::<i64>("SELECT salable FROM inventory.stock_levels"), 3);
+        assert!(one::<bool>("SELECT inventory.is_salable('A', 3)"));
+    }
+
+    // --- expire_stale --------------------------------------------------------------------
+
+    #[pg_test]
+    fn expire_stale_records_lapsed_holds() {
+        stock("A", 10);
+        stock("B", 10);
+        for _ in 0..3 {
+            Spi::run("SELECT inventory.reserve('A', 1)").unwrap();
+        }
+        Spi::run("SELECT inventory.reserve('B', 2)").unwrap();
+        lapse_all();
+        Spi::run("SELECT inventory.reserve('B', 1, ttl => '1 hour')").unwrap();
+        assert_eq!(
+            one::<i64>("SELECT inventory.expire_stale(2)"),
+            2,
+            "one batch"
+        );
+        assert_eq!(one::<i64>("SELECT inventory.expire_stale()"), 2);
+        assert_eq!(one::<i64>("SELECT inventory.expire_stale()"), 0);
+        assert_eq!(
+            one::<String>("SELECT string_agg(held::text, ',' ORDER BY sku) FROM inventory.stock"),
+            "0,1"
+        );
+        assert_eq!(
+            one::<i64>("SELECT count(*) FROM inventory.log WHERE event = 'expire'"),
+            4
+        );
+    }
+
+    #[pg_test]
+    fn expire_stale_rejects_bad_batch_size() {
+        setup();
+        assert_eq!(
+            error_of("SELECT inventory.expire_stale(0)"),
+            "22023: batch_size must be greater than zero"
+        );
+        assert_eq!(
+            error_of("SELECT inventory.expire_stale(NULL)"),
+            "22004: batch_size must not be NULL"
+        );
+    }
+
+    #[pg_test]
+    fn every_object_has_a_comment() {
+        let missing = one::<i64>(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = 'inventory' AND c.relkind IN ('r', 'v') AND obj_description(c.oid, 'pg_class') IS NULL",
+        ) + one::<i64>(
+            "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+              WHERE n.nspname = 'inventory' AND obj_description(p.oid, 'pg_proc') IS NULL",
+        );
+        assert_eq!(missing, 0);
+    }
+
+    #[pg_test]
+    fn no_api_function_is_strict_or_public() {
+        assert_eq!(
+            one::<i64>(
+                "SELECT count(*) FROM pg_proc WHERE pronamespace = 'inventory'::regnamespace AND proisstrict"
+            ),
+            0
+        );
+        assert_eq!(
+            one::<i64>(
+                "SELECT count(*) FROM pg_proc WHERE pronamespace = 'inventory'::regnamespace AND has_function_privilege('public', oid, 'EXECUTE')"
+            ),
+            0
+        );
+    }
+}
