@@ -126,12 +126,13 @@ impl InventoryError {
         )
     }
 
+    /// `existing` describes the reservation that owns the key, e.g. `3 x "A" at "default"`.
     pub fn idempotency_conflict(key: &str, existing: &str) -> Self {
         InventoryError::new(
             ErrorCode::IdempotencyConflict,
             format!("idempotency key \"{key}\" was already used for a different reservation"),
         )
-        .with_detail(format!("The key belongs to reservation {existing}, which has another sku, location or quantity."))
+        .with_detail(format!("The key belongs to a reservation of {existing}."))
     }
 }
 

@@ -133,11 +133,11 @@ pub struct Illegal {
 }
 
 impl Illegal {
-    pub fn into_error(self, reservation: &str) -> InventoryError {
+    pub fn into_error(self) -> InventoryError {
         InventoryError::new(
             ErrorCode::InvalidTransition,
             format!(
-                "cannot {} reservation {reservation}: it is {}",
+                "cannot {} a reservation that is {}",
                 self.action.as_str(),
                 self.state.as_str()
             ),
@@ -264,9 +264,9 @@ mod tests {
             action: Commit,
             state: Released,
         }
-        .into_error("r1");
+        .into_error();
         assert_eq!(e.code, ErrorCode::InvalidTransition);
-        assert_eq!(e.message, "cannot commit reservation r1: it is released");
+        assert_eq!(e.message, "cannot commit a reservation that is released");
     }
 
     #[test]

@@ -115,11 +115,15 @@ fn replay_idempotent(
         {
             Ok(Some(id))
         }
-        Some((id, ..)) => Err(InventoryError::idempotency_conflict(
-            key,
-            &id.map(|u| u.to_string()).unwrap_or_default(),
-        )
-        .into()),
+        Some((_, sku, location, q)) => {
+            let existing = format!(
+                "{} x \"{}\" at \"{}\"",
+                q.unwrap_or_default(),
+                sku.unwrap_or_default(),
+                location.unwrap_or_default()
+            );
+            Err(InventoryError::idempotency_conflict(key, &existing).into())
+        }
     }
 }
 
@@ -161,8 +165,7 @@ pub(crate) fn transition(args: &Args, action: Action, reason: Option<&str>) -> A
     validate::optional_reason("reason", reason)?;
     Spi::connect_mut(|client| {
         let r = lock_reservation(client, id)?;
-        let step = state::decide(r.state, r.lapsed, action)
-            .map_err(|i| i.into_error(&r.id.to_string()))?;
+        let step = state::decide(r.state, r.lapsed, action).map_err(|i| i.into_error())?;
         match step {
             Step::To(next) => {
                 end_hold(client, r.id, next, action, reason)?;
