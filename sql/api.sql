@@ -95,6 +95,29 @@ COMMENT ON FUNCTION inventory.expire_stale(integer) IS
   'Record up to batch_size lapsed holds as expired, earliest deadline first, returning their units to the counters in one short transaction. Returns how many. The background worker calls this; reads are exact without it.';
 
 ---------------------------------------------------------------------------------------
+-- The background worker.
+
+COMMENT ON FUNCTION inventory.worker_status() IS
+  'The expiry worker of this database, from shared memory: state (running, parked, unknown, not preloaded), launcher and worker pids, when it started and last ran, how many holds it expired, when it runs next, its last error.';
+COMMENT ON FUNCTION inventory.wake_worker() IS
+  'Ask for an expiry pass in this database now. False when the library is not preloaded (no worker).';
+
+CREATE VIEW inventory.worker_status AS SELECT * FROM inventory.worker_status();
+COMMENT ON VIEW inventory.worker_status IS
+  'What the background worker does in this database. preloaded = false means no worker: schedule SELECT inventory.expire_stale() instead.';
+
+DO $$
+BEGIN
+  IF current_setting('shared_preload_libraries') !~ '(^|[\s,"])inventory_reservation($|[\s,"])' THEN
+    RAISE NOTICE 'inventory_reservation is not in shared_preload_libraries, so no background worker expires reservations'
+      USING HINT = 'Reads stay exact without it. Run SELECT inventory.expire_stale() on a schedule (pg_cron: SELECT cron.schedule(''inventory-expiry'', ''10 seconds'', ''SELECT inventory.expire_stale()'')), or preload the library and restart.';
+  END IF;
+END $$;
+
+---------------------------------------------------------------------------------------
 -- Privileges: nothing is callable by PUBLIC; grant to application roles (see README).
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA inventory FROM PUBLIC;
+
+-- Tell the worker about this database now, instead of at its next probe.
+SELECT inventory.wake_worker();

@@ -12,6 +12,11 @@ use crate::errors::ApiResult;
 
 pub(crate) static DEFAULT_TTL: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"1 day"));
+pub(crate) static WORKER_ENABLED: GucSetting<bool> = GucSetting::<bool>::new(true);
+pub(crate) static WORKER_NAPTIME_MS: GucSetting<i32> = GucSetting::<i32>::new(10_000);
+pub(crate) static EXPIRE_BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(10_000);
+pub(crate) static WORKER_DATABASES: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(None);
 
 pub(crate) fn init() {
     GucRegistry::define_string_guc(
@@ -22,6 +27,53 @@ pub(crate) fn init() {
         GucContext::Userset,
         GucFlags::default(),
     );
+    GucRegistry::define_bool_guc(
+        c"inventory.worker_enabled",
+        c"Whether the background worker expires lapsed reservations.",
+        c"Off stops the launcher from starting expiry workers and makes running ones exit; reads stay exact either way. Reload to apply.",
+        &WORKER_ENABLED,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"inventory.worker_naptime",
+        c"Longest time the expiry worker sleeps between passes.",
+        c"The worker also wakes at the earliest deadline of a reservation and when a session writes a sooner one, so this only bounds idle sleeps. Reload to apply.",
+        &WORKER_NAPTIME_MS,
+        100,
+        86_400_000,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_int_guc(
+        c"inventory.expire_batch_size",
+        c"Reservations the worker expires per transaction.",
+        c"Each batch is one short transaction of inventory.expire_stale(batch_size); smaller batches hold row locks for less time. Reload to apply.",
+        &EXPIRE_BATCH_SIZE,
+        1,
+        1_000_000,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"inventory.worker_databases",
+        c"Databases the expiry worker serves: a comma-separated list, or empty for all.",
+        c"Empty (the default) serves every database that allows connections and has the extension. Reload to apply.",
+        &WORKER_DATABASES,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+}
+
+/// Whether inventory.worker_databases lets the worker serve database `name`.
+pub(crate) fn worker_serves(name: &str) -> bool {
+    match WORKER_DATABASES.get() {
+        None => true,
+        Some(list) => {
+            let list = list.to_string_lossy();
+            list.trim().is_empty() || list.split(',').any(|d| d.trim() == name)
+        }
+    }
 }
 
 thread_local! {

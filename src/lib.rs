@@ -12,6 +12,7 @@ mod errors;
 mod fmgr;
 mod gucs;
 mod store;
+mod worker;
 
 ::pgrx::pg_module_magic!(name, version);
 
@@ -20,7 +21,16 @@ pgrx::extension_sql_file!("../sql/api.sql", name = "api", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    // pg_upgrade loads libraries in binary-upgrade mode: start nothing there.
+    if unsafe { pg_sys::IsBinaryUpgrade } {
+        return;
+    }
     gucs::init();
+    // The worker and its shared memory need preloading; without it everything else works
+    // and CREATE EXTENSION says how to expire on a schedule instead.
+    if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+        worker::init_preloaded();
+    }
 }
 
 #[cfg(any(test, feature = "pg_test"))]

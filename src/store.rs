@@ -133,11 +133,11 @@ pub(crate) static HOLD: Statement = Statement {
               INSERT INTO inventory.reservation
                      (sku, location, quantity, owner, channel, idempotency_key, expires_at, metadata)
               SELECT sku, location, $3, $4, $5, $6, statement_timestamp() + $7, $8 FROM item
-              RETURNING id, sku, location, quantity),
+              RETURNING id, sku, location, quantity, expires_at),
           logged AS (
               INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
               SELECT sku, id, location, 'reserve', quantity FROM hold)
-          SELECT id FROM hold",
+          SELECT id, expires_at FROM hold",
     args: &[TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, INTERVALOID, JSONBOID],
 };
 

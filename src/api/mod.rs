@@ -4,3 +4,4 @@
 pub(crate) mod expiry;
 pub(crate) mod reservations;
 pub(crate) mod stock;
+pub(crate) mod worker_status;

@@ -3,7 +3,7 @@
 use inventory_reservation_core::state::{self, Action, ReservationState, Step};
 use inventory_reservation_core::ttl::check_ttl;
 use inventory_reservation_core::{InventoryError, validate};
-use pgrx::datum::{Interval, Uuid};
+use pgrx::datum::{DatumWithOid, Interval, TimestampWithTimeZone, Uuid};
 use pgrx::pg_sys::PgBuiltInOids;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
@@ -11,6 +11,7 @@ use pgrx::spi::SpiClient;
 use crate::api::stock::{Item, item_salable};
 use crate::errors::{ApiError, ApiResult};
 use crate::fmgr::{Args, sql_function};
+use crate::worker::registry;
 use crate::{gucs, store};
 
 sql_function!(pg_finfo_inventory_reserve, inventory_reserve, reserve);
@@ -52,7 +53,7 @@ fn reserve(args: &Args) -> ApiResult<Uuid> {
             ttl.into(),
             metadata,
         ];
-        if let Some(id) = store::exec_one::<Uuid>(client, &store::HOLD, &hold_args)? {
+        if let Some(id) = hold(client, &hold_args)? {
             return Ok(id);
         }
         // The counter may still include holds that lapsed but were not swept: free those
@@ -61,7 +62,7 @@ fn reserve(args: &Args) -> ApiResult<Uuid> {
         let freed =
             store::exec_one::<i64>(client, &store::EXPIRE_LAPSED_OF_ITEM, &key)?.unwrap_or(0);
         if freed > 0 {
-            if let Some(id) = store::exec_one::<Uuid>(client, &store::HOLD, &hold_args)? {
+            if let Some(id) = hold(client, &hold_args)? {
                 return Ok(id);
             }
         }
@@ -73,6 +74,23 @@ fn reserve(args: &Args) -> ApiResult<Uuid> {
         }
         .into())
     })
+}
+
+/// Run the hot statement; on success tell the expiry worker about the new deadline.
+fn hold(client: &mut SpiClient<'_>, args: &[DatumWithOid<'_>]) -> ApiResult<Option<Uuid>> {
+    let held = store::exec(client, &store::HOLD, args, |rows| {
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let row = rows.first();
+        Ok(row
+            .get::<Uuid>(1)?
+            .zip(row.get::<TimestampWithTimeZone>(2)?))
+    })?;
+    Ok(held.map(|(id, expires_at)| {
+        registry::announce(unsafe { pg_sys::MyDatabaseId }, expires_at.into());
+        id
+    }))
 }
 
 /// With an idempotency key: serialize callers of the same key, then return the existing

@@ -15,6 +15,34 @@ pub fn connect() -> Client {
     Client::connect(&url(), NoTls).expect("connect to the server under test")
 }
 
+/// A connection to another database of the same server.
+pub fn connect_to(database: &str) -> Client {
+    let mut config: postgres::Config = url()
+        .parse()
+        .expect("INVENTORY_TEST_URL is a valid connection string");
+    config.dbname(database);
+    config
+        .connect(NoTls)
+        .expect("connect to the server under test")
+}
+
+/// Poll `check` every 50 ms until it returns Some or `timeout` passes.
+pub fn wait_for<T>(
+    timeout: std::time::Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> Option<T> {
+    let until = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if std::time::Instant::now() >= until {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// A sku no other test (or earlier run against the same database) uses.
 pub fn fresh_sku(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);

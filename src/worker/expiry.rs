@@ -1,0 +1,155 @@
+//! The expiry worker of one database: sweeps lapsed holds through
+//! `inventory.expire_stale(batch)`, one short transaction per batch, then sleeps until the
+//! earliest deadline, the nap time, or an announcement of a sooner deadline. When nothing is
+//! due for a while it parks (exits, leaving its wake-up time in the registry), so it never
+//! sits in a database that someone wants to drop; the launcher starts it again when due.
+
+use std::time::Duration;
+
+use inventory_reservation_core::schedule;
+use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
+use pgrx::prelude::*;
+
+use crate::gucs;
+use crate::worker::launcher::reload_config;
+use crate::worker::registry;
+
+/// Park when the next pass is further away than this; stay and sleep when it is sooner.
+const PARK_AFTER_US: i64 = 5_000_000;
+/// A worker that died in the middle of a pass is started again this much later.
+const RETRY_AFTER_ERROR_US: i64 = 5_000_000;
+
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub extern "C-unwind" fn inventory_reservation_expiry_main(arg: pg_sys::Datum) {
+    let db = pg_sys::Oid::from(arg.value() as u32);
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
+    reload_config();
+    BackgroundWorker::connect_worker_to_spi_by_oid(Some(db), None);
+    unsafe { pg_sys::pgstat_report_appname(c"inventory_reservation expiry".as_ptr()) };
+
+    if !BackgroundWorker::transaction(extension_installed) {
+        registry::forget(db); // nothing to serve here until the extension is created
+        return;
+    }
+    let pid = unsafe { pg_sys::MyProcPid };
+    if !registry::claim(db, pid, now()) {
+        return; // another worker serves this database, or every slot is taken
+    }
+    // However this process ends (park, SIGTERM, an error), the slot is parked.
+    unsafe { pg_sys::before_shmem_exit(Some(on_exit), pg_sys::Datum::from(pid)) };
+    let name = database_name();
+
+    while !BackgroundWorker::sigterm_received() {
+        if BackgroundWorker::sighup_received() {
+            reload_config();
+        }
+        if !gucs::WORKER_ENABLED.get() || !gucs::worker_serves(&name) {
+            break;
+        }
+        registry::begin_pass(db);
+        let Some((expired, next_deadline)) = sweep(db) else {
+            registry::forget(db); // the extension was dropped
+            break;
+        };
+        let naptime_us = i64::from(gucs::WORKER_NAPTIME_MS.get()) * 1000;
+        let start = now();
+        let wake = registry::end_pass(db, start, expired, |announced| {
+            schedule::next_wake(start, naptime_us, next_deadline, announced)
+        });
+        if wake - now() > PARK_AFTER_US || !sleep_until_wake(db) {
+            break;
+        }
+    }
+}
+
+/// Sleep until the registry's wake-up time for `db`, which announcements may lower while we
+/// sleep. False on SIGTERM or postmaster death.
+fn sleep_until_wake(db: pg_sys::Oid) -> bool {
+    loop {
+        let (now, wake) = (now(), registry::wake_at(db));
+        if now >= wake {
+            return true;
+        }
+        let ms = schedule::sleep_ms(now, wake);
+        if !BackgroundWorker::wait_latch(Some(Duration::from_millis(ms))) {
+            return false;
+        }
+        if BackgroundWorker::sighup_received() {
+            reload_config();
+            return true; // re-plan with the new settings
+        }
+    }
+}
+
+/// Expire every lapsed hold, batch by batch. Returns how many and the earliest remaining
+/// deadline, or None when the extension is gone.
+fn sweep(db: pg_sys::Oid) -> Option<(i64, Option<i64>)> {
+    let batch = gucs::EXPIRE_BATCH_SIZE.get();
+    let mut total = 0;
+    loop {
+        let pass = BackgroundWorker::transaction(move || {
+            PgTryBuilder::new(move || {
+                if !extension_installed() {
+                    return None;
+                }
+                let expired = Spi::get_one_with_args::<i64>(
+                    "SELECT inventory.expire_stale($1)",
+                    &[batch.into()],
+                )
+                .ok()
+                .flatten()
+                .unwrap_or(0);
+                let next = Spi::get_one::<TimestampWithTimeZone>(
+                    "SELECT min(expires_at) FROM inventory.reservation WHERE state = 'reserved'",
+                )
+                .ok()
+                .flatten()
+                .map(i64::from);
+                Some((expired, next))
+            })
+            .catch_others(move |e| {
+                // Remember the error for inventory.worker_status, then fail this worker:
+                // the launcher starts a fresh one a few seconds later.
+                if let pg_sys::panic::CaughtError::PostgresError(report) = &e {
+                    registry::record_error(db, now(), report.message());
+                }
+                e.rethrow()
+            })
+            .execute()
+        })?;
+        total += pass.0;
+        if pass.0 < i64::from(batch) {
+            return Some((total, pass.1));
+        }
+    }
+}
+
+fn extension_installed() -> bool {
+    Spi::get_one::<bool>("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'inventory_reservation')")
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
+fn database_name() -> String {
+    BackgroundWorker::transaction(|| {
+        Spi::get_one::<String>("SELECT current_database()::text")
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    })
+}
+
+fn now() -> i64 {
+    unsafe { pg_sys::GetCurrentTimestamp() }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn on_exit(_code: i32, arg: pg_sys::Datum) {
+    registry::park(
+        unsafe { pg_sys::MyDatabaseId },
+        arg.value() as i32,
+        now() + RETRY_AFTER_ERROR_US,
+    );
+}

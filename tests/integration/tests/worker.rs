@@ -1,0 +1,302 @@
+//! The background worker, against a real cluster started with the library preloaded.
+//! These tests create and drop their own databases.
+
+use std::time::{Duration, Instant};
+
+use inventory_reservation_tests::{Client, connect, connect_to, fresh_sku, wait_for};
+
+/// A fresh database with the extension; dropped first if an earlier run left it.
+fn database_with_extension(name: &str) -> Client {
+    let mut admin = connect_to("postgres");
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let mut db = connect_to(name);
+    db.batch_execute("CREATE EXTENSION inventory_reservation")
+        .unwrap();
+    db
+}
+
+fn drop_database(name: &str) {
+    connect_to("postgres")
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
+}
+
+/// The expiry worker running in this database now, if any.
+fn running_worker(db: &mut Client) -> Option<i32> {
+    db.query_one(
+        "SELECT min(pid) FROM pg_stat_activity WHERE backend_type = 'inventory_reservation expiry' AND datname = current_database()",
+        &[],
+    )
+    .unwrap()
+    .get(0)
+}
+
+fn launcher_pid(db: &mut Client) -> Option<i32> {
+    db.query_opt(
+        "SELECT pid FROM pg_stat_activity WHERE backend_type = 'inventory_reservation launcher'",
+        &[],
+    )
+    .unwrap()
+    .map(|r| r.get(0))
+}
+
+/// Holds on a fresh sku due 1, 2, ... `seconds` seconds from now: after the first deadline
+/// the worker stays in the database (its next pass is always near). Returns the sku.
+fn chain_of_deadlines(db: &mut Client, seconds: i32) -> String {
+    let sku = fresh_sku("chain");
+    db.execute(
+        "SELECT inventory.set_on_hand($1, $2::int)",
+        &[&sku, &seconds],
+    )
+    .unwrap();
+    db.execute(
+        "SELECT inventory.reserve($1, 1, ttl => make_interval(secs => s)) FROM generate_series(1, $2) s",
+        &[&sku, &seconds],
+    )
+    .unwrap();
+    sku
+}
+
+/// The worker has run at least one pass in this database.
+fn served(db: &mut Client) -> bool {
+    db.query_one("SELECT state IN ('running', 'parked') AND last_run_at IS NOT NULL FROM inventory.worker_status", &[])
+        .unwrap()
+        .get(0)
+}
+
+/// Reserve one unit for one second, then wait (without calling expire_stale) until the
+/// stored row is expired, the counter is back and the log has the expire event. Returns
+/// how long after the deadline that happened.
+fn one_second_hold_expires_by_itself(db: &mut Client) -> Duration {
+    let sku = fresh_sku("ttl");
+    db.execute("SELECT inventory.set_on_hand($1, 3)", &[&sku])
+        .unwrap();
+    db.execute(
+        "SELECT inventory.reserve($1, 1, ttl => '1 second')",
+        &[&sku],
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(1);
+    let done = wait_for(Duration::from_secs(3), || {
+        let row = db
+            .query_one(
+                "SELECT (SELECT state FROM inventory.reservation WHERE sku = $1),
+                        (SELECT held FROM inventory.stock WHERE sku = $1),
+                        (SELECT count(*) FROM inventory.log WHERE sku = $1 AND event = 'expire')",
+                &[&sku],
+            )
+            .unwrap();
+        let (state, held, logged): (String, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        (state == "expired" && held == 0 && logged == 1).then(Instant::now)
+    });
+    let done = done.expect("the worker expired the 1 second hold within 3 seconds");
+    let salable: i64 = db
+        .query_one("SELECT inventory.salable_qty($1)", &[&sku])
+        .unwrap()
+        .get(0);
+    assert_eq!(salable, 3);
+    done.saturating_duration_since(deadline)
+}
+
+#[test]
+fn a_one_second_hold_is_expired_promptly_without_any_call() {
+    let mut db = connect();
+    let lag = one_second_hold_expires_by_itself(&mut db);
+    println!("expired {} ms after its deadline", lag.as_millis());
+    let status = db
+        .query_one(
+            "SELECT state IN ('running', 'parked'), launcher_pid IS NOT NULL, expired_total >= 1, last_error
+               FROM inventory.worker_status",
+            &[],
+        )
+        .unwrap();
+    assert!(status.get::<_, bool>(0) && status.get::<_, bool>(1) && status.get::<_, bool>(2));
+    assert_eq!(status.get::<_, Option<String>>(3), None);
+    let launcher: i64 = db
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'inventory_reservation launcher'
+               AND application_name = 'inventory_reservation launcher'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(launcher, 1, "the launcher shows in pg_stat_activity");
+}
+
+#[test]
+fn every_database_with_the_extension_is_served_including_new_ones() {
+    let mut a = database_with_extension("inventory_it_worker_a");
+    let mut b = database_with_extension("inventory_it_worker_b");
+    for db in [&mut a, &mut b] {
+        assert!(
+            wait_for(Duration::from_secs(5), || served(db).then_some(())).is_some(),
+            "served within seconds"
+        );
+        one_second_hold_expires_by_itself(db);
+    }
+    drop(a);
+    drop(b);
+    // Parked workers do not hold a connection: a plain DROP DATABASE works.
+    let mut admin = connect_to("postgres");
+    for name in ["inventory_it_worker_a", "inventory_it_worker_b"] {
+        let dropped = wait_for(Duration::from_secs(10), || {
+            admin.batch_execute(&format!("DROP DATABASE {name}")).ok()
+        });
+        assert!(dropped.is_some(), "DROP DATABASE {name} without FORCE");
+    }
+}
+
+#[test]
+fn terminated_workers_come_back_and_carry_on() {
+    let mut db = connect();
+    let launcher = launcher_pid(&mut db).expect("a launcher");
+    db.execute("SELECT pg_terminate_backend($1)", &[&launcher])
+        .unwrap();
+    let restarted = wait_for(Duration::from_secs(15), || {
+        launcher_pid(&mut db).filter(|p| *p != launcher)
+    });
+    assert!(restarted.is_some(), "the postmaster restarted the launcher");
+    one_second_hold_expires_by_itself(&mut db);
+
+    // Kill an expiry worker while it waits for the next of several close deadlines.
+    let sku = chain_of_deadlines(&mut db, 6);
+    let worker =
+        wait_for(Duration::from_secs(4), || running_worker(&mut db)).expect("a resident worker");
+    db.execute("SELECT pg_terminate_backend($1)", &[&worker])
+        .unwrap();
+    let expired = wait_for(Duration::from_secs(12), || {
+        let left: i64 = db
+            .query_one(
+                "SELECT count(*) FROM inventory.reservation WHERE sku = $1 AND state = 'reserved'",
+                &[&sku],
+            )
+            .unwrap()
+            .get(0);
+        (left == 0).then_some(())
+    });
+    assert!(
+        expired.is_some(),
+        "the holds were still expired after their worker was terminated"
+    );
+}
+
+#[test]
+fn dropping_the_extension_under_a_running_worker_logs_no_errors() {
+    let log = std::env::var("INVENTORY_TEST_SERVER_LOG")
+        .expect("bin/test sets INVENTORY_TEST_SERVER_LOG");
+    let mut db = database_with_extension("inventory_it_worker_drop");
+    assert!(wait_for(Duration::from_secs(5), || served(&mut db).then_some(())).is_some());
+    // Keep the worker in the database: holds fall due every second for 8 seconds.
+    chain_of_deadlines(&mut db, 8);
+    wait_for(Duration::from_secs(4), || running_worker(&mut db)).expect("a resident worker");
+    let offset = std::fs::metadata(&log).unwrap().len();
+    db.batch_execute("DROP EXTENSION inventory_reservation")
+        .unwrap();
+    // Long enough for the deadline, the nap time and a launcher probe cycle.
+    std::thread::sleep(Duration::from_secs(12));
+    assert_eq!(
+        running_worker(&mut db),
+        None,
+        "no worker stays in a database without the extension"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let errors: Vec<&str> = text[offset as usize..]
+        .lines()
+        .filter(|l| l.contains("ERROR") || l.contains("FATAL") || l.contains("exit code"))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "server log after DROP EXTENSION: {errors:#?}"
+    );
+    drop(db);
+    drop_database("inventory_it_worker_drop");
+}
+
+/// Private (anonymous) resident memory of a process, in kB.
+fn rss_anon_kb(pid: i32) -> i64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("RssAnon:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn two_hundred_thousand_holds_expiring_at_once_drain_with_flat_memory() {
+    const HOLDS: i64 = 200_000;
+    let mut db = connect();
+    let prefix = fresh_sku("bulk");
+    // Fixture: 1,000 items with 200 holds each, counters consistent, all due in 3 seconds.
+    db.batch_execute(&format!(
+        "BEGIN;
+         INSERT INTO inventory.stock (sku, location, on_hand, held)
+              SELECT '{prefix}-' || i, 'default', 1000, 200 FROM generate_series(0, 999) i;
+         INSERT INTO inventory.reservation (sku, location, quantity, expires_at)
+              SELECT '{prefix}-' || (i % 1000), 'default', 1, statement_timestamp() + interval '3 seconds'
+                FROM generate_series(1, {HOLDS}) i;
+         COMMIT;"
+    ))
+    .unwrap();
+    // One hold through the API announces the deadline to the worker, as reserve() always does.
+    db.execute(
+        "SELECT inventory.reserve($1, 1, ttl => '3 seconds')",
+        &[&format!("{prefix}-0")],
+    )
+    .unwrap();
+    let started = Instant::now();
+    let (mut first, mut peak, mut seen) = (None, 0, false);
+    let done = wait_for(Duration::from_secs(60), || {
+        if let Some(pid) = running_worker(&mut db) {
+            let rss = rss_anon_kb(pid);
+            first.get_or_insert(rss);
+            peak = peak.max(rss);
+            seen = true;
+        }
+        let left: i64 = db
+            .query_one("SELECT count(*) FROM inventory.reservation WHERE sku LIKE $1 AND state = 'reserved'", &[&format!("{prefix}-%")])
+            .unwrap()
+            .get(0);
+        (left == 0).then(Instant::now)
+    })
+    .expect("all holds expired within a minute");
+    let row = db
+        .query_one(
+            "SELECT count(*), extract(epoch FROM max(logged_at) - min(logged_at))::float8
+               FROM inventory.log WHERE sku LIKE $1 AND event = 'expire'",
+            &[&format!("{prefix}-%")],
+        )
+        .unwrap();
+    let (expired, span): (i64, f64) = (row.get(0), row.get(1));
+    assert_eq!(expired, HOLDS + 1);
+    let held: i64 = db
+        .query_one(
+            "SELECT sum(held)::bigint FROM inventory.stock WHERE sku LIKE $1",
+            &[&format!("{prefix}-%")],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(held, 0, "every unit returned to its counter");
+    let wall = done.duration_since(started).as_secs_f64() - 3.0;
+    println!(
+        "drained {expired} holds: batches spanned {span:.2} s (~{:.0} rows/s between first and last batch start), \
+         all expired {wall:.2} s after the deadline; worker RssAnon first seen {} kB, peak {peak} kB",
+        expired as f64 / span.max(0.001),
+        first.unwrap_or(0)
+    );
+    assert!(
+        seen,
+        "the expiry worker showed in pg_stat_activity while draining"
+    );
+    let growth = peak - first.unwrap_or(0);
+    assert!(
+        growth < 32 * 1024,
+        "worker private memory grew by {growth} kB"
+    );
+}
