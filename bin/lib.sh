@@ -56,6 +56,7 @@ install_extension() {
 
 # --- the project's own PostgreSQL cluster ----------------------------------------------
 # CLUSTER_DIR and CLUSTER_PORT select the cluster; the demo and the tests use different ones.
+# CLUSTER_PRELOAD=0 makes a cluster without shared_preload_libraries (no worker).
 
 cluster_data() { echo "$CLUSTER_DIR/data"; }
 
@@ -72,7 +73,7 @@ cluster_init() {
 port = $CLUSTER_PORT
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$CLUSTER_DIR'
-shared_preload_libraries = 'inventory_reservation'
+shared_preload_libraries = '$([ "${CLUSTER_PRELOAD:-1}" = 1 ] && echo inventory_reservation)'
 max_connections = 200
 shared_buffers = 256MB
 log_line_prefix = '%m [%p] %a '

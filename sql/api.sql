@@ -106,10 +106,12 @@ CREATE VIEW inventory.worker_status AS SELECT * FROM inventory.worker_status();
 COMMENT ON VIEW inventory.worker_status IS
   'What the background worker does in this database. preloaded = false means no worker: schedule SELECT inventory.expire_stale() instead.';
 
+-- A WARNING, not a NOTICE: PostgreSQL raises client_min_messages to WARNING while an
+-- extension script runs, so a NOTICE here would never reach the user.
 DO $$
 BEGIN
   IF current_setting('shared_preload_libraries') !~ '(^|[\s,"])inventory_reservation($|[\s,"])' THEN
-    RAISE NOTICE 'inventory_reservation is not in shared_preload_libraries, so no background worker expires reservations'
+    RAISE WARNING 'inventory_reservation is not in shared_preload_libraries, so no background worker expires reservations'
       USING HINT = 'Reads stay exact without it. Run SELECT inventory.expire_stale() on a schedule (pg_cron: SELECT cron.schedule(''inventory-expiry'', ''10 seconds'', ''SELECT inventory.expire_stale()'')), or preload the library and restart.';
   END IF;
 END $$;
