@@ -13,6 +13,9 @@ SELECT s.sku,
        s.held - lapsed.quantity                                        AS reserved,
        s.safety_stock,
        GREATEST(s.on_hand - (s.held - lapsed.quantity) - s.safety_stock, 0) AS salable,
+       GREATEST(s.held - lapsed.quantity - s.on_hand, 0)                    AS shortfall,
+       s.manage_stock,
+       s.backorders,
        s.updated_at
   FROM inventory.stock s
  CROSS JOIN LATERAL (
@@ -22,7 +25,7 @@ SELECT s.sku,
           AND r.state = 'reserved' AND r.expires_at <= statement_timestamp()) lapsed;
 
 COMMENT ON VIEW inventory.stock_levels IS
-  'Stock per (sku, location): on_hand, units reserved by active holds, safety_stock, and salable = on_hand - reserved - safety_stock (never negative). Exact at the moment of the query.';
+  'Stock per (sku, location): on_hand, units reserved by active holds, safety_stock, salable = on_hand - reserved - safety_stock (never negative), shortfall = units reserved beyond on_hand (backorders), and the item settings. Exact at the moment of the query.';
 
 CREATE VIEW inventory.reservations AS
 SELECT id, sku, location, quantity,
@@ -31,14 +34,20 @@ SELECT id, sku, location, quantity,
   FROM inventory.reservation;
 
 COMMENT ON VIEW inventory.reservations IS
-  'Every reservation with its state as of now: reserved, committed, released or expired (a hold past expires_at shows as expired even before the sweep records it).';
+  'Every reservation with its state as of now: reserved, confirmed, acknowledged, committed, released or expired (a hold past expires_at shows as expired even before the sweep records it).';
+
+CREATE VIEW inventory.channels AS
+SELECT name AS channel, reserve, default_ttl, updated_at FROM inventory.channel;
+
+COMMENT ON VIEW inventory.channels IS
+  'Sales channels and their reservation rules, as set with inventory.set_channel().';
 
 CREATE VIEW inventory.reservation_log AS
 SELECT id, reservation_id, sku, location, event, quantity, actor, logged_at, reason
   FROM inventory.log;
 
 COMMENT ON VIEW inventory.reservation_log IS
-  'The append-only log, one row per action: reserve, release, commit, expire (quantity = units held or freed) and set_on_hand, adjust_on_hand (quantity = change of on_hand). actor is current_user.';
+  'The append-only log, one row per action. Reservation events: reserve, release, commit, expire, confirm, acknowledge, extend, settle (quantity = units of the hold), update_quantity (quantity = the change), skip (a channel that does not reserve; quantity = units not held). Stock events: set_on_hand, adjust_on_hand (quantity = change of on_hand), configure_item, reconcile (quantity = correction of held). actor is current_user.';
 
 ---------------------------------------------------------------------------------------
 -- Stock.
@@ -74,10 +83,22 @@ CREATE FUNCTION inventory.reserve(
     location text DEFAULT 'default',
     idempotency_key text DEFAULT NULL,
     channel text DEFAULT NULL,
-    metadata jsonb DEFAULT NULL)
+    metadata jsonb DEFAULT NULL,
+    expires_at timestamptz DEFAULT NULL)
 RETURNS uuid LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_reserve';
-COMMENT ON FUNCTION inventory.reserve(text, bigint, interval, text, text, text, text, jsonb) IS
-  'Hold quantity units of (sku, location) until commit, release or expiry, atomically: never oversells. Returns the reservation id, or raises IR001 (insufficient stock) / IR002 (unknown item). NULL ttl means inventory.default_ttl. The same idempotency_key returns the same reservation and holds nothing more.';
+COMMENT ON FUNCTION inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz) IS
+  'Hold quantity units of (sku, location) until commit, release or expiry, atomically: never oversells. Returns the reservation id, or raises IR001 (insufficient stock) / IR002 (unknown item). Deadline: ttl from now, or expires_at (not both), else the channel''s default_ttl, else inventory.default_ttl. A channel with reserve = false holds nothing and returns NULL. The same idempotency_key returns the same reservation and holds nothing more.';
+
+CREATE FUNCTION inventory.reserve_many(
+    items jsonb,
+    ttl interval DEFAULT NULL,
+    owner text DEFAULT NULL,
+    idempotency_key text DEFAULT NULL,
+    channel text DEFAULT NULL,
+    expires_at timestamptz DEFAULT NULL)
+RETURNS uuid[] LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_reserve_many';
+COMMENT ON FUNCTION inventory.reserve_many(jsonb, interval, text, text, text, timestamptz) IS
+  'Hold a whole order, all lines or none: items is [{"sku": "A", "quantity": 2, "location": "berlin"}, ...] (location optional). Returns one id per line in input order. Items are locked in (sku, location) order, so concurrent orders never deadlock. A malformed element raises 22023 naming it.';
 
 CREATE FUNCTION inventory.release(reservation uuid, reason text DEFAULT NULL)
 RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_release';
@@ -89,10 +110,118 @@ RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_commit';
 COMMENT ON FUNCTION inventory.commit(uuid) IS
   'The order shipped or went to fulfilment: on_hand drops by the quantity and the hold ends. True once, false on a repeat; IR004 for a released or expired reservation.';
 
+CREATE FUNCTION inventory.confirm(reservation uuid)
+RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_confirm';
+COMMENT ON FUNCTION inventory.confirm(uuid) IS
+  'Payment approved (VTEX "Confirmed reservation"): the hold no longer expires. True once, false on a repeat or after acknowledge; IR004 for an ended or lapsed reservation.';
+
+CREATE FUNCTION inventory.acknowledge(reservation uuid)
+RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_acknowledge';
+COMMENT ON FUNCTION inventory.acknowledge(uuid) IS
+  'Handling started (VTEX "Acknowledged reservation"): the hold stays until commit, or until the next set_on_hand of its item settles it (the ERP count already excludes its units). True once, false on a repeat.';
+
+CREATE FUNCTION inventory.extend(reservation uuid, ttl interval)
+RETURNS timestamptz LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_extend';
+COMMENT ON FUNCTION inventory.extend(uuid, interval) IS
+  'A new deadline ttl from now for a reserved hold (for example when payment starts); returns it. IR004 for holds without a deadline (confirmed, acknowledged) or ended ones.';
+
+CREATE FUNCTION inventory.update_quantity(reservation uuid, quantity bigint)
+RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_update_quantity';
+COMMENT ON FUNCTION inventory.update_quantity(uuid, bigint) IS
+  'Hold a new quantity (commercetools "Updated"): more is checked against salable stock (IR001), fewer gives units back; on_hand is unchanged. True if it changed, false if it already was that quantity.';
+
 CREATE FUNCTION inventory.expire_stale(batch_size integer DEFAULT 10000)
 RETURNS bigint LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_expire_stale';
 COMMENT ON FUNCTION inventory.expire_stale(integer) IS
   'Record up to batch_size lapsed holds as expired, earliest deadline first, returning their units to the counters in one short transaction. Returns how many. The background worker calls this; reads are exact without it.';
+
+---------------------------------------------------------------------------------------
+-- Channels, item settings, policies.
+
+CREATE FUNCTION inventory.set_channel(channel text, reserve boolean DEFAULT true, default_ttl interval DEFAULT NULL)
+RETURNS void LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_set_channel';
+COMMENT ON FUNCTION inventory.set_channel(text, boolean, interval) IS
+  'Create or replace a channel''s rules: reserve = false makes reserve() hold nothing for it and log a skip (Amazon FBA, "Do Not Reserve Quantity"); default_ttl is used when a reservation gives no ttl (M2E Pro: 1 to 14 days); NULL means inventory.default_ttl.';
+
+CREATE FUNCTION inventory.configure_item(sku text, location text DEFAULT 'default', manage_stock boolean DEFAULT NULL,
+                                         backorders boolean DEFAULT NULL, safety_stock bigint DEFAULT NULL)
+RETURNS void LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_configure_item';
+COMMENT ON FUNCTION inventory.configure_item(text, text, boolean, boolean, bigint) IS
+  'Item settings; NULL leaves a setting as it is; creates the item if new. manage_stock = false: reservations are recorded but never limited. backorders = true: reservations may exceed on_hand (shortfall in stock_levels). safety_stock: units kept out of salable.';
+
+CREATE FUNCTION inventory.payment_hold_until(payment_due timestamptz, incomplete boolean DEFAULT false)
+RETURNS timestamptz LANGUAGE c STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'inventory_payment_hold_until';
+COMMENT ON FUNCTION inventory.payment_hold_until(timestamptz, boolean) IS
+  'VTEX''s reservation deadline for an order paid by due date: payment_due plus 4 calendar days when it falls on Sunday to Tuesday, 5 on Wednesday to Friday, 6 on Saturday, 11 for incomplete orders. The weekday is taken in the session''s TimeZone. Use as reserve(..., expires_at => inventory.payment_hold_until(due)).';
+
+---------------------------------------------------------------------------------------
+-- Repair tools. Plain reads and short row locks: safe on a large, busy database.
+
+CREATE FUNCTION inventory.verify()
+RETURNS TABLE (problem text, sku text, location text, reservation uuid, detail text)
+LANGUAGE sql STABLE AS $$
+    SELECT 'held_mismatch', s.sku, s.location, NULL::uuid,
+           format('held %s, active reservations hold %s', s.held, COALESCE(a.quantity, 0))
+      FROM inventory.stock s
+      LEFT JOIN (SELECT r.sku, r.location, sum(r.quantity)::bigint AS quantity
+                   FROM inventory.reservation r
+                  WHERE r.state IN ('reserved', 'confirmed', 'acknowledged')
+                  GROUP BY r.sku, r.location) a
+             ON a.sku = s.sku AND a.location = s.location
+     WHERE s.held <> COALESCE(a.quantity, 0)
+    UNION ALL
+    SELECT 'orphan_reservation', r.sku, r.location, r.id, 'no stock record for its item'
+      FROM inventory.reservation r
+     WHERE NOT EXISTS (SELECT 1 FROM inventory.stock s WHERE s.sku = r.sku AND s.location = r.location)
+    UNION ALL
+    SELECT 'missing_log', r.sku, r.location, r.id, 'no reserve event in the log'
+      FROM inventory.reservation r
+     WHERE NOT EXISTS (SELECT 1 FROM inventory.log l WHERE l.reservation_id = r.id AND l.event = 'reserve')
+    UNION ALL
+    SELECT 'missing_log', r.sku, r.location, r.id, format('%s, but no event in the log ended it', r.state)
+      FROM inventory.reservation r
+     WHERE r.state IN ('committed', 'released', 'expired')
+       AND NOT EXISTS (SELECT 1 FROM inventory.log l
+                        WHERE l.reservation_id = r.id AND l.event IN ('commit', 'release', 'expire', 'settle'))
+    UNION ALL
+    SELECT 'negative', s.sku, s.location, NULL::uuid,
+           format('on_hand %s, held %s, safety_stock %s', s.on_hand, s.held, s.safety_stock)
+      FROM inventory.stock s
+     WHERE s.on_hand < 0 OR s.held < 0 OR s.safety_stock < 0
+    UNION ALL
+    SELECT 'negative', r.sku, r.location, r.id, format('quantity %s', r.quantity)
+      FROM inventory.reservation r
+     WHERE r.quantity <= 0
+$$;
+COMMENT ON FUNCTION inventory.verify() IS
+  'One row per inconsistency: held_mismatch (a held counter differs from its active reservations), orphan_reservation, missing_log (a reservation without its reserve or ending event), negative. No rows when all is well. Reads only.';
+
+CREATE FUNCTION inventory.reconcile()
+RETURNS TABLE (sku text, location text, held_before bigint, held_after bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    item record;
+    actual bigint;
+BEGIN
+    -- Lock and fix one mismatched item at a time; items that are fine are never locked.
+    FOR item IN SELECT v.sku, v.location FROM inventory.verify() v WHERE v.problem = 'held_mismatch' LOOP
+        SELECT s.held INTO held_before FROM inventory.stock s
+         WHERE s.sku = item.sku AND s.location = item.location FOR UPDATE;
+        SELECT COALESCE(sum(r.quantity), 0)::bigint INTO actual FROM inventory.reservation r
+         WHERE r.sku = item.sku AND r.location = item.location
+           AND r.state IN ('reserved', 'confirmed', 'acknowledged');
+        CONTINUE WHEN actual = held_before;
+        UPDATE inventory.stock s SET held = actual, updated_at = statement_timestamp()
+         WHERE s.sku = item.sku AND s.location = item.location;
+        INSERT INTO inventory.log (sku, location, event, quantity, reason)
+        VALUES (item.sku, item.location, 'reconcile', actual - held_before,
+                format('held %s -> %s, the sum of active reservations', held_before, actual));
+        sku := item.sku; location := item.location; held_after := actual;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION inventory.reconcile() IS
+  'Recompute held counters from the reservation rows, log each correction (event reconcile) and return it. Locks only the items it corrects, one at a time.';
 
 ---------------------------------------------------------------------------------------
 -- The background worker.

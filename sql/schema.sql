@@ -8,6 +8,8 @@ CREATE TABLE inventory.stock (
     on_hand      bigint      NOT NULL DEFAULT 0 CHECK (on_hand >= 0),
     held         bigint      NOT NULL DEFAULT 0 CHECK (held >= 0),
     safety_stock bigint      NOT NULL DEFAULT 0 CHECK (safety_stock >= 0),
+    manage_stock boolean     NOT NULL DEFAULT true,
+    backorders   boolean     NOT NULL DEFAULT false,
     updated_at   timestamptz NOT NULL DEFAULT statement_timestamp(),
     PRIMARY KEY (sku, location)
 ) WITH (fillfactor = 70);  -- room for HOT updates of the counters on hot items
@@ -17,6 +19,8 @@ COMMENT ON TABLE inventory.stock IS
 COMMENT ON COLUMN inventory.stock.on_hand IS 'Physical units on hand, as the ERP counts them (set_on_hand, adjust_on_hand, lowered by commit).';
 COMMENT ON COLUMN inventory.stock.held IS 'Units held by active reservations, including lapsed ones not yet swept; the views subtract those.';
 COMMENT ON COLUMN inventory.stock.safety_stock IS 'Units kept out of the salable quantity.';
+COMMENT ON COLUMN inventory.stock.manage_stock IS 'false: reservations are recorded but never limited (Magento "Manage Stock = No").';
+COMMENT ON COLUMN inventory.stock.backorders IS 'true: reservations may exceed on_hand; the shortfall shows in inventory.stock_levels.';
 
 CREATE TABLE inventory.reservation (
     id              uuid        NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
@@ -42,6 +46,10 @@ CREATE INDEX reservation_item_deadline_idx
 -- The sweeper's queue: earliest deadline first.
 CREATE INDEX reservation_deadline_idx
     ON inventory.reservation (expires_at) WHERE state = 'reserved';
+-- Holds without a deadline (confirmed, acknowledged) of one item: set_on_hand settles the
+-- acknowledged ones, verify() and reconcile() sum them.
+CREATE INDEX reservation_item_undated_idx
+    ON inventory.reservation (sku, location) WHERE state IN ('confirmed', 'acknowledged');
 -- One reservation per idempotency key, for ever: a re-imported order finds its hold.
 CREATE UNIQUE INDEX reservation_idempotency_key_idx
     ON inventory.reservation (idempotency_key) WHERE idempotency_key IS NOT NULL;
@@ -66,8 +74,18 @@ CREATE INDEX log_reservation_idx ON inventory.log (reservation_id) WHERE reserva
 COMMENT ON TABLE inventory.log IS
   'Append-only log: one row per reservation action and per stock change. quantity is the units held or freed for reservation events, the change of on_hand for stock events.';
 
+CREATE TABLE inventory.channel (
+    name        text        PRIMARY KEY,
+    reserve     boolean     NOT NULL DEFAULT true,
+    default_ttl interval    CHECK (default_ttl > interval '0'),
+    updated_at  timestamptz NOT NULL DEFAULT statement_timestamp()
+);
+COMMENT ON TABLE inventory.channel IS
+  'Sales channels with their own reservation rules: reserve = false holds nothing (Amazon FBA "Do Not Reserve Quantity"); default_ttl replaces inventory.default_ttl for their reservations. Write it with inventory.set_channel().';
+
 -- pg_dump keeps the rows of extension tables only when they are registered.
 SELECT pg_catalog.pg_extension_config_dump('inventory.stock', '');
 SELECT pg_catalog.pg_extension_config_dump('inventory.reservation', '');
 SELECT pg_catalog.pg_extension_config_dump('inventory.log', '');
+SELECT pg_catalog.pg_extension_config_dump('inventory.channel', '');
 SELECT pg_catalog.pg_extension_config_dump('inventory.log_id_seq', '');

@@ -60,21 +60,12 @@ unsafe extern "C-unwind" {
 #[inline(never)]
 pub(crate) unsafe fn raise(error: ApiError) -> ! {
     let (code, message, detail, hint) = match error {
-        ApiError::Inventory(e) => (
-            sqlstate_code(e.code.sqlstate()),
-            e.message,
-            e.detail,
-            e.hint,
-        ),
+        ApiError::Inventory(e) => (sqlstate_code(e.code.sqlstate()), e.message, e.detail, e.hint),
         ApiError::Internal(message) => (sqlstate_code("XX000"), message, None, None),
     };
     let message_c = message.as_str().as_pg_cstr();
-    let detail_c = detail
-        .as_deref()
-        .map_or(std::ptr::null_mut(), |d| d.as_pg_cstr());
-    let hint_c = hint
-        .as_deref()
-        .map_or(std::ptr::null_mut(), |h| h.as_pg_cstr());
+    let detail_c = detail.as_deref().map_or(std::ptr::null_mut(), |d| d.as_pg_cstr());
+    let hint_c = hint.as_deref().map_or(std::ptr::null_mut(), |h| h.as_pg_cstr());
     drop((message, detail, hint));
     unsafe {
         if errstart(pg_sys::PGERROR as c_int, std::ptr::null()) {

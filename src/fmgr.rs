@@ -24,10 +24,7 @@ impl Args {
 
     /// The argument at `n`; SQL NULL raises 22004 naming `name`.
     pub(crate) fn required<T: FromDatum>(&self, n: usize, name: &str) -> ApiResult<T> {
-        Ok(inventory_reservation_core::validate::required(
-            name,
-            self.get(n),
-        )?)
+        Ok(inventory_reservation_core::validate::required(name, self.get(n))?)
     }
 
     /// The raw Datum at `n`, to pass a value through to SQL without decoding it.
@@ -74,9 +71,7 @@ macro_rules! sql_function {
         }
 
         #[unsafe(no_mangle)]
-        pub unsafe extern "C-unwind" fn $symbol(
-            fcinfo: ::pgrx::pg_sys::FunctionCallInfo,
-        ) -> ::pgrx::pg_sys::Datum {
+        pub unsafe extern "C-unwind" fn $symbol(fcinfo: ::pgrx::pg_sys::FunctionCallInfo) -> ::pgrx::pg_sys::Datum {
             // SAFETY: PostgreSQL calls this with a valid fcinfo.
             unsafe { $crate::fmgr::call(fcinfo, $body) }
         }

@@ -10,13 +10,12 @@ use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 
 use crate::errors::ApiResult;
 
-pub(crate) static DEFAULT_TTL: GucSetting<Option<CString>> =
-    GucSetting::<Option<CString>>::new(Some(c"1 day"));
+pub(crate) static DEFAULT_TTL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"1 day"));
+pub(crate) static NOTIFY: GucSetting<bool> = GucSetting::<bool>::new(false);
 pub(crate) static WORKER_ENABLED: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub(crate) static WORKER_NAPTIME_MS: GucSetting<i32> = GucSetting::<i32>::new(10_000);
 pub(crate) static EXPIRE_BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(10_000);
-pub(crate) static WORKER_DATABASES: GucSetting<Option<CString>> =
-    GucSetting::<Option<CString>>::new(None);
+pub(crate) static WORKER_DATABASES: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
 pub(crate) fn init() {
     GucRegistry::define_string_guc(
@@ -24,6 +23,14 @@ pub(crate) fn init() {
         c"How long a reservation holds stock when reserve() gets no ttl.",
         c"An interval such as '1 day' or '15 minutes'; must be positive. The default of one day is M2E Pro's default reservation period.",
         &DEFAULT_TTL,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"inventory.notify",
+        c"Send NOTIFY inventory_salable with {\"sku\",\"location\",\"salable\"} when an item's salable quantity changes.",
+        c"Delivered when the transaction commits, so a channel connector can LISTEN and push new quantities. Off by default.",
+        &NOTIFY,
         GucContext::Userset,
         GucFlags::default(),
     );
@@ -84,18 +91,13 @@ thread_local! {
 /// inventory.default_ttl as an interval, validated like a ttl argument.
 pub(crate) fn default_ttl() -> ApiResult<Interval> {
     let text = DEFAULT_TTL.get().unwrap_or_else(|| c"1 day".to_owned());
-    if let Some(hit) =
-        PARSED_DEFAULT_TTL.with_borrow(|c| c.as_ref().filter(|(t, _)| *t == text).map(|(_, i)| *i))
-    {
+    if let Some(hit) = PARSED_DEFAULT_TTL.with_borrow(|c| c.as_ref().filter(|(t, _)| *t == text).map(|(_, i)| *i)) {
         return Ok(hit);
     }
     let invalid = || {
         inventory_reservation_core::InventoryError::invalid_argument(
             "inventory.default_ttl",
-            format!(
-                "must be a positive interval, not \"{}\"",
-                text.to_string_lossy()
-            ),
+            format!("must be a positive interval, not \"{}\"", text.to_string_lossy()),
         )
     };
     let parsed = Interval::from_str(&text.to_string_lossy()).map_err(|_| invalid())?;

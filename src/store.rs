@@ -62,10 +62,7 @@ pub(crate) fn exec_one<T: pgrx::datum::FromDatum + pgrx::datum::IntoDatum>(
 }
 
 /// Pass a Datum received from the caller straight to SQL, typed as `oid`.
-pub(crate) fn passthrough<'a>(
-    datum: Option<pg_sys::Datum>,
-    oid: PgBuiltInOids,
-) -> DatumWithOid<'a> {
+pub(crate) fn passthrough<'a>(datum: Option<pg_sys::Datum>, oid: PgBuiltInOids) -> DatumWithOid<'a> {
     match datum {
         // SAFETY: the datum is a live argument of the current call, of type `oid`.
         Some(d) => unsafe { DatumWithOid::new(d, pg_sys::Oid::from(oid)) },
@@ -73,7 +70,9 @@ pub(crate) fn passthrough<'a>(
     }
 }
 
-use pg_sys::BuiltinOid::{BOOLOID, INT4OID, INT8OID, INTERVALOID, JSONBOID, TEXTOID, UUIDOID};
+use pg_sys::BuiltinOid::{
+    BOOLOID, INT4OID, INT8OID, INTERVALOID, JSONBOID, TEXTARRAYOID, TEXTOID, TIMESTAMPTZOID, UUIDOID,
+};
 
 /// Lock class for pg_advisory_xact_lock(class, hashtext(key)): "IR" and 1, so our
 /// idempotency locks never collide with an application's own advisory locks of one argument.
@@ -90,6 +89,14 @@ pub(crate) static SALABLE_OF_ITEM: Statement = Statement {
 pub(crate) static SALABLE_OF_SKU: Statement = Statement {
     sql: "SELECT COALESCE(sum(salable), 0)::bigint FROM inventory.stock_levels WHERE sku = $1",
     args: &[TEXTOID],
+};
+
+/// is_salable: an unmanaged or backorderable item can always take the quantity. $2 NULL
+/// means every location of the sku.
+pub(crate) static IS_SALABLE: Statement = Statement {
+    sql: "SELECT COALESCE(bool_or(NOT manage_stock OR backorders), false) OR COALESCE(sum(salable), 0) >= $3
+            FROM inventory.stock_levels WHERE sku = $1 AND ($2::text IS NULL OR location = $2)",
+    args: &[TEXTOID, TEXTOID, INT8OID],
 };
 
 // ---------------------------------------------------------------------------------------
@@ -127,18 +134,91 @@ pub(crate) static HOLD: Statement = Statement {
               UPDATE inventory.stock
                  SET held = held + $3, updated_at = statement_timestamp()
                WHERE sku = $1 AND location = $2
-                 AND on_hand - held - safety_stock >= $3
+                 AND (NOT manage_stock OR backorders OR on_hand - held - safety_stock >= $3)
               RETURNING sku, location),
           hold AS (
               INSERT INTO inventory.reservation
                      (sku, location, quantity, owner, channel, idempotency_key, expires_at, metadata)
-              SELECT sku, location, $3, $4, $5, $6, statement_timestamp() + $7, $8 FROM item
+              SELECT sku, location, $3, $4, $5, $6, COALESCE($9, statement_timestamp() + $7), $8 FROM item
               RETURNING id, sku, location, quantity, expires_at),
           logged AS (
               INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
               SELECT sku, id, location, 'reserve', quantity FROM hold)
           SELECT id, expires_at FROM hold",
-    args: &[TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, INTERVALOID, JSONBOID],
+    args: &[
+        TEXTOID,
+        TEXTOID,
+        INT8OID,
+        TEXTOID,
+        TEXTOID,
+        TEXTOID,
+        INTERVALOID,
+        JSONBOID,
+        TIMESTAMPTZOID,
+    ],
+};
+
+/// reserve_many, step 1 per item (in lock order): add `$3` to the item's held counter if it
+/// can take it.
+pub(crate) static HOLD_COUNTER: Statement = Statement {
+    sql: "UPDATE inventory.stock
+             SET held = held + $3, updated_at = statement_timestamp()
+           WHERE sku = $1 AND location = $2
+             AND (NOT manage_stock OR backorders OR on_hand - held - safety_stock >= $3)
+          RETURNING 1",
+    args: &[TEXTOID, TEXTOID, INT8OID],
+};
+
+/// reserve_many, step 2 per line: the reservation row and its log row (the counter is done).
+pub(crate) static INSERT_HOLD: Statement = Statement {
+    sql: "WITH hold AS (
+              INSERT INTO inventory.reservation
+                     (sku, location, quantity, owner, channel, idempotency_key, expires_at, metadata)
+              VALUES ($1, $2, $3, $4, $5, $6, COALESCE($9, statement_timestamp() + $7), $8)
+              RETURNING id, sku, location, quantity, expires_at),
+          logged AS (
+              INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
+              SELECT sku, id, location, 'reserve', quantity FROM hold)
+          SELECT id, expires_at FROM hold",
+    args: &[
+        TEXTOID,
+        TEXTOID,
+        INT8OID,
+        TEXTOID,
+        TEXTOID,
+        TEXTOID,
+        INTERVALOID,
+        JSONBOID,
+        TIMESTAMPTZOID,
+    ],
+};
+
+/// The reservations behind the per-line keys of an idempotent reserve_many, in key order.
+pub(crate) static FIND_BY_IDEMPOTENCY_KEYS: Statement = Statement {
+    sql: "SELECT r.id, r.sku, r.location, r.quantity
+            FROM unnest($1::text[]) WITH ORDINALITY k(key, n)
+            JOIN inventory.reservation r ON r.idempotency_key = k.key
+           ORDER BY k.n",
+    args: &[TEXTARRAYOID],
+};
+
+/// A channel's rules.
+pub(crate) static FIND_CHANNEL: Statement = Statement {
+    sql: "SELECT reserve, default_ttl FROM inventory.channel WHERE name = $1",
+    args: &[TEXTOID],
+};
+
+pub(crate) static SET_CHANNEL: Statement = Statement {
+    sql: "INSERT INTO inventory.channel AS c (name, reserve, default_ttl) VALUES ($1, $2, $3)
+          ON CONFLICT (name) DO UPDATE
+             SET reserve = EXCLUDED.reserve, default_ttl = EXCLUDED.default_ttl, updated_at = statement_timestamp()",
+    args: &[TEXTOID, BOOLOID, INTERVALOID],
+};
+
+/// A channel that does not reserve: log what was not held.
+pub(crate) static LOG_SKIP: Statement = Statement {
+    sql: "INSERT INTO inventory.log (sku, location, event, quantity, reason) VALUES ($1, $2, 'skip', $3, $4)",
+    args: &[TEXTOID, TEXTOID, INT8OID, TEXTOID],
 };
 
 pub(crate) static LOCK_IDEMPOTENCY_KEY: Statement = Statement {
@@ -179,9 +259,123 @@ pub(crate) static EXPIRE_LAPSED_OF_ITEM: Statement = Statement {
 
 /// Lock a reservation and read what a transition needs.
 pub(crate) static LOCK_RESERVATION: Statement = Statement {
-    sql: "SELECT sku, location, quantity, state, expires_at <= statement_timestamp() AS lapsed
+    sql: "SELECT sku, location, quantity, state, COALESCE(expires_at <= statement_timestamp(), false) AS lapsed
             FROM inventory.reservation WHERE id = $1 FOR UPDATE",
     args: &[UUIDOID],
+};
+
+/// Move an active hold to another active state ($2: confirmed, acknowledged), which has no
+/// deadline, and log event $3.
+pub(crate) static ADVANCE_HOLD: Statement = Statement {
+    sql: "WITH moved AS (
+              UPDATE inventory.reservation SET state = $2, expires_at = NULL, updated_at = statement_timestamp()
+               WHERE id = $1
+              RETURNING id, sku, location, quantity)
+          INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
+          SELECT sku, id, location, $3, quantity FROM moved",
+    args: &[UUIDOID, TEXTOID, TEXTOID],
+};
+
+/// A new deadline, `$2` from now; returns it.
+pub(crate) static EXTEND_HOLD: Statement = Statement {
+    sql: "WITH moved AS (
+              UPDATE inventory.reservation
+                 SET expires_at = statement_timestamp() + $2, updated_at = statement_timestamp()
+               WHERE id = $1
+              RETURNING id, sku, location, quantity, expires_at),
+          logged AS (
+              INSERT INTO inventory.log (sku, reservation_id, location, event, quantity, reason)
+              SELECT sku, id, location, 'extend', quantity, 'until ' || expires_at FROM moved)
+          SELECT expires_at FROM moved",
+    args: &[UUIDOID, INTERVALOID],
+};
+
+/// Change a hold's quantity by `$4` (which may be negative), checking salable stock when it
+/// grows. No row when the item cannot take the increase.
+pub(crate) static RESIZE_HOLD: Statement = Statement {
+    sql: "WITH item AS (
+              UPDATE inventory.stock
+                 SET held = held + $4, updated_at = statement_timestamp()
+               WHERE sku = $2 AND location = $3
+                 AND ($4 <= 0 OR NOT manage_stock OR backorders OR on_hand - held - safety_stock >= $4)
+              RETURNING 1),
+          resized AS (
+              UPDATE inventory.reservation SET quantity = quantity + $4, updated_at = statement_timestamp()
+               WHERE id = $1 AND EXISTS (SELECT 1 FROM item)
+              RETURNING id, sku, location, quantity),
+          logged AS (
+              INSERT INTO inventory.log (sku, reservation_id, location, event, quantity, reason)
+              SELECT sku, id, location, 'update_quantity', $4, 'now ' || quantity FROM resized)
+          SELECT quantity FROM resized",
+    args: &[UUIDOID, TEXTOID, TEXTOID, INT8OID],
+};
+
+/// set_on_hand ends the item's acknowledged holds without taking their units off again: the
+/// new count from the ERP already excludes them (VTEX). Returns how many units were settled.
+pub(crate) static SETTLE_ACKNOWLEDGED: Statement = Statement {
+    sql: "WITH settled AS (
+              UPDATE inventory.reservation SET state = 'committed', updated_at = statement_timestamp()
+               WHERE sku = $1 AND location = $2 AND state = 'acknowledged'
+              RETURNING id, sku, location, quantity),
+          logged AS (
+              INSERT INTO inventory.log (sku, reservation_id, location, event, quantity, reason)
+              SELECT sku, id, location, 'settle', quantity,
+                     'set_on_hand: the new count already excludes these units' FROM settled),
+          freed AS (SELECT sum(quantity)::bigint AS quantity FROM settled),
+          item AS (
+              UPDATE inventory.stock s SET held = s.held - freed.quantity, updated_at = statement_timestamp()
+                FROM freed
+               WHERE freed.quantity IS NOT NULL AND s.sku = $1 AND s.location = $2)
+          SELECT COALESCE(quantity, 0) FROM freed",
+    args: &[TEXTOID, TEXTOID],
+};
+
+/// configure_item: NULL leaves a setting as it is. Returns the settings before and after, as
+/// text for the log.
+pub(crate) static CONFIGURE_ITEM: Statement = Statement {
+    sql: "WITH before AS (
+              SELECT manage_stock, backorders, safety_stock FROM inventory.stock
+               WHERE sku = $1 AND location = $2 FOR UPDATE),
+          after AS (
+              UPDATE inventory.stock
+                 SET manage_stock = COALESCE($3, manage_stock),
+                     backorders = COALESCE($4, backorders),
+                     safety_stock = COALESCE($5, safety_stock),
+                     updated_at = statement_timestamp()
+               WHERE sku = $1 AND location = $2
+              RETURNING manage_stock, backorders, safety_stock)
+          SELECT format('manage_stock %s, backorders %s, safety_stock %s',
+                        b.manage_stock, b.backorders, b.safety_stock),
+                 format('manage_stock %s, backorders %s, safety_stock %s',
+                        a.manage_stock, a.backorders, a.safety_stock)
+            FROM before b, after a",
+    args: &[TEXTOID, TEXTOID, BOOLOID, BOOLOID, INT8OID],
+};
+
+pub(crate) static LOG_ITEM_EVENT: Statement = Statement {
+    sql: "INSERT INTO inventory.log (sku, location, event, quantity, reason) VALUES ($1, $2, $3, $4, $5)",
+    args: &[TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID],
+};
+
+/// inventory.notify: tell listeners on channel inventory_salable the item's salable
+/// quantity. NOTIFY is delivered when the transaction commits, and never if it aborts.
+pub(crate) static NOTIFY_SALABLE: Statement = Statement {
+    sql: "SELECT pg_catalog.pg_notify('inventory_salable',
+                 json_build_object('sku', sku, 'location', location, 'salable', salable)::text)
+            FROM inventory.stock_levels WHERE sku = $1 AND location = $2",
+    args: &[TEXTOID, TEXTOID],
+};
+
+/// The calendar weekday (ISO, 1 = Monday) of a time in the session's TimeZone.
+pub(crate) static ISO_WEEKDAY: Statement = Statement {
+    sql: "SELECT extract(isodow FROM $1)::int",
+    args: &[TIMESTAMPTZOID],
+};
+
+/// `$1` plus `$2` calendar days in the session's TimeZone.
+pub(crate) static PLUS_DAYS: Statement = Statement {
+    sql: "SELECT $1 + make_interval(days => $2)",
+    args: &[TIMESTAMPTZOID, INT4OID],
 };
 
 /// End an active hold: set state $2, return its units to the counter (and take them off
@@ -204,7 +398,8 @@ pub(crate) static END_HOLD: Statement = Statement {
 };
 
 /// One batch of the sweep: expire up to $1 lapsed holds, earliest deadline first, skipping
-/// rows in use, and return their units with one counter update per item.
+/// rows in use, and return their units with one counter update per item. One row per item:
+/// sku, location, holds expired.
 pub(crate) static EXPIRE_BATCH: Statement = Statement {
     sql: "WITH due AS (
               SELECT id FROM inventory.reservation
@@ -221,12 +416,13 @@ pub(crate) static EXPIRE_BATCH: Statement = Statement {
               INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
               SELECT sku, id, location, 'expire', quantity FROM lapsed),
           freed AS (
-              SELECT sku, location, sum(quantity)::bigint AS quantity FROM lapsed GROUP BY sku, location),
+              SELECT sku, location, sum(quantity)::bigint AS quantity, count(*) AS holds
+                FROM lapsed GROUP BY sku, location),
           items AS (
               UPDATE inventory.stock s SET held = s.held - f.quantity, updated_at = statement_timestamp()
                 FROM freed f
                WHERE s.sku = f.sku AND s.location = f.location)
-          SELECT count(*) FROM lapsed",
+          SELECT sku, location, holds FROM freed",
     args: &[INT4OID],
 };
 

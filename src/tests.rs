@@ -27,11 +27,7 @@ mod tests {
     }
 
     fn stock(sku: &str, on_hand: i64) {
-        Spi::run_with_args(
-            "SELECT inventory.set_on_hand($1, $2)",
-            &[sku.into(), on_hand.into()],
-        )
-        .unwrap();
+        Spi::run_with_args("SELECT inventory.set_on_hand($1, $2)", &[sku.into(), on_hand.into()]).unwrap();
     }
 
     fn lapse_all() {
@@ -43,10 +39,7 @@ mod tests {
     #[pg_test]
     fn set_on_hand_creates_the_item_and_returns_salable() {
         assert_eq!(one::<i64>("SELECT inventory.set_on_hand('A', 12)"), 12);
-        assert_eq!(
-            one::<i64>("SELECT inventory.set_on_hand('A', 7, 'berlin')"),
-            7
-        );
+        assert_eq!(one::<i64>("SELECT inventory.set_on_hand('A', 7, 'berlin')"), 7);
         assert_eq!(one::<i64>("SELECT inventory.salable_qty('A')"), 19);
     }
 
@@ -89,10 +82,7 @@ mod tests {
             one::<i64>("SELECT on_hand FROM inventory.stock_levels WHERE sku = 'A'"),
             0
         );
-        assert_eq!(
-            one::<i64>("SELECT inventory.adjust_on_hand('B', 4, 'berlin')"),
-            4
-        );
+        assert_eq!(one::<i64>("SELECT inventory.adjust_on_hand('B', 4, 'berlin')"), 4);
     }
 
     #[pg_test]
@@ -116,14 +106,9 @@ mod tests {
             one::<i64>("SELECT reserved FROM inventory.stock_levels WHERE sku = 'A'"),
             2
         );
+        assert_eq!(one::<String>("SELECT state FROM inventory.reservations"), "reserved");
         assert_eq!(
-            one::<String>("SELECT state FROM inventory.reservations"),
-            "reserved"
-        );
-        assert_eq!(
-            one::<i64>(
-                "SELECT count(*) FROM inventory.reservation_log WHERE event = 'reserve' AND quantity = 2"
-            ),
+            one::<i64>("SELECT count(*) FROM inventory.reservation_log WHERE event = 'reserve' AND quantity = 2"),
             1
         );
     }
@@ -222,14 +207,8 @@ mod tests {
                 "SELECT inventory.reserve('A', NULL)",
                 "22004: quantity must not be NULL",
             ),
-            (
-                "SELECT inventory.reserve(NULL, 1)",
-                "22004: sku must not be NULL",
-            ),
-            (
-                "SELECT inventory.reserve('', 1)",
-                "22023: sku must not be empty",
-            ),
+            ("SELECT inventory.reserve(NULL, 1)", "22004: sku must not be NULL"),
+            ("SELECT inventory.reserve('', 1)", "22023: sku must not be empty"),
             (
                 "SELECT inventory.reserve('A', 1, location => NULL)",
                 "22004: location must not be NULL",
@@ -261,10 +240,7 @@ mod tests {
     fn reserve_with_huge_ttl_raises_class_22() {
         setup();
         stock("A", 5);
-        assert!(
-            error_of("SELECT inventory.reserve('A', 1, ttl => '300000 years')")
-                .starts_with("22008")
-        );
+        assert!(error_of("SELECT inventory.reserve('A', 1, ttl => '300000 years')").starts_with("22008"));
     }
 
     #[pg_test]
@@ -279,9 +255,7 @@ mod tests {
         );
         Spi::run("SELECT inventory.reserve('A', 2)").unwrap();
         assert_eq!(
-            one::<String>(
-                "SELECT string_agg(state, ',' ORDER BY created_at, state) FROM inventory.reservation"
-            ),
+            one::<String>("SELECT string_agg(state, ',' ORDER BY created_at, state) FROM inventory.reservation"),
             "expired,reserved"
         );
         assert_eq!(one::<i64>("SELECT held FROM inventory.stock"), 2);
@@ -292,10 +266,8 @@ mod tests {
     #[pg_test]
     fn idempotent_reserve_returns_the_same_id_and_holds_once() {
         stock("A", 5);
-        let a =
-            one::<pgrx::Uuid>("SELECT inventory.reserve('A', 2, idempotency_key => 'amazon:123')");
-        let b =
-            one::<pgrx::Uuid>("SELECT inventory.reserve('A', 2, idempotency_key => 'amazon:123')");
+        let a = one::<pgrx::Uuid>("SELECT inventory.reserve('A', 2, idempotency_key => 'amazon:123')");
+        let b = one::<pgrx::Uuid>("SELECT inventory.reserve('A', 2, idempotency_key => 'amazon:123')");
         assert_eq!(a, b);
         assert_eq!(one::<i64>("SELECT inventory.salable_qty('A')"), 3);
     }
@@ -318,12 +290,9 @@ mod tests {
         stock("A", 12);
         let id = one::<pgrx::Uuid>("SELECT inventory.reserve('A', 2)");
         assert!(
-            Spi::get_one_with_args::<bool>(
-                "SELECT inventory.release($1, 'customer cancelled')",
-                &[id.into()]
-            )
-            .unwrap()
-            .unwrap()
+            Spi::get_one_with_args::<bool>("SELECT inventory.release($1, 'customer cancelled')", &[id.into()])
+                .unwrap()
+                .unwrap()
         );
         assert!(
             !Spi::get_one_with_args::<bool>("SELECT inventory.release($1)", &[id.into()])
@@ -347,10 +316,7 @@ mod tests {
                 .unwrap()
                 .unwrap()
         );
-        assert_eq!(
-            one::<String>("SELECT state FROM inventory.reservation"),
-            "expired"
-        );
+        assert_eq!(one::<String>("SELECT state FROM inventory.reservation"), "expired");
         assert_eq!(one::<i64>("SELECT held FROM inventory.stock"), 0);
         assert_eq!(
             one::<i64>("SELECT count(*) FROM inventory.log WHERE event = 'expire'"),
@@ -373,9 +339,7 @@ mod tests {
                 .unwrap()
         );
         assert_eq!(
-            one::<String>(
-                "SELECT format('%s/%s/%s', on_hand, reserved, salable) FROM inventory.stock_levels"
-            ),
+            one::<String>("SELECT format('%s/%s/%s', on_hand, reserved, salable) FROM inventory.stock_levels"),
             "10/0/10"
         );
     }
@@ -429,10 +393,7 @@ mod tests {
     #[pg_test]
     fn salable_qty_of_unknown_sku_is_zero() {
         assert_eq!(one::<i64>("SELECT inventory.salable_qty('ghost')"), 0);
-        assert_eq!(
-            one::<i64>("SELECT inventory.salable_qty('ghost', 'berlin')"),
-            0
-        );
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('ghost', 'berlin')"), 0);
     }
 
     #[pg_test]
@@ -441,10 +402,7 @@ mod tests {
         Spi::run("SELECT inventory.set_on_hand('A', 4, 'berlin')").unwrap();
         Spi::run("SELECT inventory.reserve('A', 5)").unwrap();
         Spi::run("SELECT inventory.set_on_hand('A', 2)").unwrap(); // ERP counts fewer than held
-        assert_eq!(
-            one::<i64>("SELECT inventory.salable_qty('A', 'default')"),
-            0
-        );
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('A', 'default')"), 0);
         assert_eq!(one::<i64>("SELECT inventory.salable_qty('A')"), 4);
     }
 
@@ -455,9 +413,7 @@ mod tests {
         assert!(one::<bool>("SELECT inventory.is_salable('A')"));
         assert!(one::<bool>("SELECT inventory.is_salable('A', 3)"));
         assert!(!one::<bool>("SELECT inventory.is_salable('A', 4)"));
-        assert!(!one::<bool>(
-            "SELECT inventory.is_salable('A', 1, 'berlin')"
-        ));
+        assert!(!one::<bool>("SELECT inventory.is_salable('A', 1, 'berlin')"));
         assert_eq!(
             error_of("SELECT inventory.is_salable('A', 0)"),
             "22023: quantity must be greater than zero"
@@ -469,10 +425,7 @@ mod tests {
         stock("A", 3);
         Spi::run("SELECT inventory.reserve('A', 3)").unwrap();
         lapse_all();
-        assert_eq!(
-            one::<String>("SELECT state FROM inventory.reservations"),
-            "expired"
-        );
+        assert_eq!(one::<String>("SELECT state FROM inventory.reservations"), "expired");
         assert_eq!(
             one::<String>("SELECT state FROM inventory.reservation"),
             "reserved",
@@ -494,11 +447,7 @@ mod tests {
         Spi::run("SELECT inventory.reserve('B', 2)").unwrap();
         lapse_all();
         Spi::run("SELECT inventory.reserve('B', 1, ttl => '1 hour')").unwrap();
-        assert_eq!(
-            one::<i64>("SELECT inventory.expire_stale(2)"),
-            2,
-            "one batch"
-        );
+        assert_eq!(one::<i64>("SELECT inventory.expire_stale(2)"), 2, "one batch");
         assert_eq!(one::<i64>("SELECT inventory.expire_stale()"), 2);
         assert_eq!(one::<i64>("SELECT inventory.expire_stale()"), 0);
         assert_eq!(
@@ -521,6 +470,397 @@ mod tests {
         assert_eq!(
             error_of("SELECT inventory.expire_stale(NULL)"),
             "22004: batch_size must not be NULL"
+        );
+    }
+
+    // --- lifecycle ----------------------------------------------------------------------
+
+    fn id_of(sql: &str) -> pgrx::Uuid {
+        one::<pgrx::Uuid>(sql)
+    }
+
+    fn call_bool(sql: &str, id: pgrx::Uuid) -> bool {
+        Spi::get_one_with_args::<bool>(sql, &[id.into()]).unwrap().unwrap()
+    }
+
+    #[pg_test]
+    fn confirm_removes_the_deadline() {
+        stock("A", 3);
+        let id = id_of("SELECT inventory.reserve('A', 1, ttl => '1 minute')");
+        assert!(call_bool("SELECT inventory.confirm($1)", id));
+        assert!(!call_bool("SELECT inventory.confirm($1)", id));
+        lapse_all(); // sets expires_at on every row; a confirmed hold must not care
+        Spi::run("UPDATE inventory.reservation SET expires_at = NULL WHERE state = 'confirmed'").unwrap();
+        assert_eq!(one::<String>("SELECT state FROM inventory.reservations"), "confirmed");
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('A')"), 2);
+        assert_eq!(one::<i64>("SELECT inventory.expire_stale()"), 0);
+    }
+
+    #[pg_test]
+    fn confirm_after_expiry_is_illegal() {
+        setup();
+        stock("A", 3);
+        let id = id_of("SELECT inventory.reserve('A', 1)");
+        lapse_all();
+        assert_eq!(
+            error_of(&format!("SELECT inventory.confirm('{id}')")),
+            "IR004: cannot confirm a reservation that is expired"
+        );
+    }
+
+    #[pg_test]
+    fn acknowledged_holds_are_settled_by_set_on_hand() {
+        // VTEX: 3 units, 1 sold and handled; the ERP then reports 2 on hand.
+        stock("A", 3);
+        let id = id_of("SELECT inventory.reserve('A', 1)");
+        assert!(call_bool("SELECT inventory.confirm($1)", id));
+        assert!(call_bool("SELECT inventory.acknowledge($1)", id));
+        assert_eq!(
+            one::<String>("SELECT format('%s/%s/%s', on_hand, reserved, salable) FROM inventory.stock_levels"),
+            "3/1/2"
+        );
+        assert_eq!(one::<i64>("SELECT inventory.set_on_hand('A', 2)"), 2);
+        assert_eq!(
+            one::<String>("SELECT format('%s/%s/%s', on_hand, reserved, salable) FROM inventory.stock_levels"),
+            "2/0/2"
+        );
+        assert_eq!(one::<String>("SELECT state FROM inventory.reservation"), "committed");
+        assert_eq!(
+            one::<String>("SELECT reason FROM inventory.log WHERE event = 'settle'"),
+            "set_on_hand: the new count already excludes these units"
+        );
+    }
+
+    #[pg_test]
+    fn adjust_on_hand_does_not_settle_acknowledged_holds() {
+        stock("A", 3);
+        let id = id_of("SELECT inventory.reserve('A', 1)");
+        call_bool("SELECT inventory.acknowledge($1)", id);
+        Spi::run("SELECT inventory.adjust_on_hand('A', 1)").unwrap();
+        assert_eq!(one::<String>("SELECT state FROM inventory.reservation"), "acknowledged");
+    }
+
+    #[pg_test]
+    fn update_quantity_moves_the_hold_both_ways() {
+        setup();
+        stock("A", 5);
+        let id = id_of("SELECT inventory.reserve('A', 2)");
+        assert!(call_bool("SELECT inventory.update_quantity($1, 4)", id));
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('A')"), 1);
+        assert!(!call_bool("SELECT inventory.update_quantity($1, 4)", id));
+        assert_eq!(
+            error_of(&format!("SELECT inventory.update_quantity('{id}', 6)")),
+            "IR001: insufficient stock for sku \"A\" at location \"default\""
+        );
+        assert!(call_bool("SELECT inventory.update_quantity($1, 1)", id));
+        assert_eq!(
+            one::<String>("SELECT format('%s/%s', on_hand, salable) FROM inventory.stock_levels"),
+            "5/4"
+        );
+        assert_eq!(
+            one::<String>(
+                "SELECT string_agg(quantity::text, ',' ORDER BY id) FROM inventory.log WHERE event = 'update_quantity'"
+            ),
+            "2,-3"
+        );
+        assert_eq!(
+            error_of(&format!("SELECT inventory.update_quantity('{id}', 0)")),
+            "22023: quantity must be greater than zero"
+        );
+    }
+
+    #[pg_test]
+    fn extend_sets_a_new_deadline_for_reserved_holds_only() {
+        setup();
+        stock("A", 5);
+        let id = id_of("SELECT inventory.reserve('A', 1, ttl => '1 minute')");
+        assert!(one::<bool>(&format!(
+            "SELECT inventory.extend('{id}', '2 hours') = statement_timestamp() + interval '2 hours'"
+        )));
+        assert!(one::<bool>(
+            "SELECT expires_at = statement_timestamp() + interval '2 hours' FROM inventory.reservation"
+        ));
+        call_bool("SELECT inventory.confirm($1)", id);
+        assert_eq!(
+            error_of(&format!("SELECT inventory.extend('{id}', '1 hour')")),
+            "IR004: cannot extend a reservation that is confirmed"
+        );
+        assert_eq!(
+            error_of(&format!("SELECT inventory.extend('{id}', '-1 hour')")),
+            "22023: ttl must be a positive interval"
+        );
+        assert_eq!(
+            error_of(&format!("SELECT inventory.extend('{id}', NULL)")),
+            "22004: ttl must not be NULL"
+        );
+    }
+
+    // --- expiry policies -------------------------------------------------------------------
+
+    #[pg_test]
+    fn reserve_takes_an_absolute_deadline() {
+        setup();
+        stock("A", 5);
+        Spi::run("SELECT inventory.reserve('A', 1, expires_at => statement_timestamp() + interval '3 days')").unwrap();
+        assert!(one::<bool>(
+            "SELECT expires_at = statement_timestamp() + interval '3 days' FROM inventory.reservation"
+        ));
+        assert_eq!(
+            error_of("SELECT inventory.reserve('A', 1, ttl => '1 hour', expires_at => now() + interval '1 day')"),
+            "22023: ttl and expires_at cannot both be given"
+        );
+        assert_eq!(
+            error_of("SELECT inventory.reserve('A', 1, expires_at => now() - interval '1 second')"),
+            "22023: expires_at must be in the future"
+        );
+    }
+
+    #[pg_test]
+    fn payment_hold_until_follows_the_weekday_in_the_session_time_zone() {
+        Spi::run("SET LOCAL TimeZone = 'America/Sao_Paulo'").unwrap();
+        // 2026-11-22 is a Sunday.
+        for (day, days) in [(22, 4), (23, 4), (24, 4), (25, 5), (26, 5), (27, 5), (28, 6)] {
+            let sql = format!(
+                "SELECT inventory.payment_hold_until('2026-11-{day} 10:00-03') = timestamptz '2026-11-{day} 10:00-03' + interval '{days} days'"
+            );
+            assert!(one::<bool>(&sql), "due on the {day}th");
+        }
+        assert!(one::<bool>(
+            "SELECT inventory.payment_hold_until('2026-11-25 10:00-03', true) = timestamptz '2026-12-06 10:00-03'"
+        ));
+        // 23:30 on Saturday in Sao Paulo is already Sunday in UTC: the session's zone decides.
+        assert!(one::<bool>(
+            "SELECT inventory.payment_hold_until('2026-11-28 23:30-03') = timestamptz '2026-12-04 23:30-03'"
+        ));
+    }
+
+    #[pg_test]
+    fn payment_hold_until_rejects_null() {
+        setup();
+        assert_eq!(
+            error_of("SELECT inventory.payment_hold_until(NULL)"),
+            "22004: payment_due must not be NULL"
+        );
+        assert_eq!(
+            error_of("SELECT inventory.payment_hold_until(now(), NULL)"),
+            "22004: incomplete must not be NULL"
+        );
+    }
+
+    // --- channels -----------------------------------------------------------------------------
+
+    #[pg_test]
+    fn a_channel_that_does_not_reserve_holds_nothing() {
+        stock("A", 5);
+        Spi::run("SELECT inventory.set_channel('amazon-fba', reserve => false)").unwrap();
+        assert!(
+            Spi::get_one::<pgrx::Uuid>("SELECT inventory.reserve('A', 2, channel => 'amazon-fba')")
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('A')"), 5);
+        assert_eq!(
+            one::<String>(
+                "SELECT format('%s %s %s', event, quantity, reason) FROM inventory.reservation_log WHERE event = 'skip'"
+            ),
+            "skip 2 channel amazon-fba does not reserve"
+        );
+        assert_eq!(one::<i64>("SELECT count(*) FROM inventory.reservation"), 0);
+    }
+
+    #[pg_test]
+    fn a_channel_default_ttl_applies_when_none_is_given() {
+        stock("A", 5);
+        Spi::run("SELECT inventory.set_channel('amazon', default_ttl => '3 days')").unwrap();
+        Spi::run("SELECT inventory.reserve('A', 1, channel => 'amazon')").unwrap();
+        Spi::run("SELECT inventory.reserve('A', 1, channel => 'amazon', ttl => '1 hour')").unwrap();
+        Spi::run("SELECT inventory.reserve('A', 1, channel => 'web')").unwrap();
+        assert_eq!(
+            one::<String>(
+                "SELECT string_agg((expires_at - created_at)::text, ',' ORDER BY expires_at - created_at) FROM inventory.reservation"
+            ),
+            "01:00:00,1 day,3 days"
+        );
+        assert_eq!(
+            one::<String>("SELECT format('%s %s %s', channel, reserve, default_ttl) FROM inventory.channels"),
+            "amazon t 3 days"
+        );
+    }
+
+    #[pg_test]
+    fn set_channel_validates() {
+        setup();
+        assert_eq!(
+            error_of("SELECT inventory.set_channel(NULL)"),
+            "22004: channel must not be NULL"
+        );
+        assert_eq!(
+            error_of("SELECT inventory.set_channel('x', NULL)"),
+            "22004: reserve must not be NULL"
+        );
+        assert_eq!(
+            error_of("SELECT inventory.set_channel('x', true, '0 days')"),
+            "22023: default_ttl must be a positive interval"
+        );
+    }
+
+    // --- item settings --------------------------------------------------------------------------
+
+    #[pg_test]
+    fn unmanaged_stock_is_never_limited() {
+        stock("A", 1);
+        Spi::run("SELECT inventory.configure_item('A', manage_stock => false)").unwrap();
+        Spi::run("SELECT inventory.reserve('A', 50)").unwrap();
+        assert!(one::<bool>("SELECT inventory.is_salable('A', 1000)"));
+        assert_eq!(one::<i64>("SELECT count(*) FROM inventory.reservation"), 1);
+    }
+
+    #[pg_test]
+    fn backorders_show_the_shortfall() {
+        stock("A", 2);
+        Spi::run("SELECT inventory.configure_item('A', backorders => true)").unwrap();
+        Spi::run("SELECT inventory.reserve('A', 5)").unwrap();
+        assert_eq!(
+            one::<String>(
+                "SELECT format('%s/%s/%s/%s', on_hand, reserved, salable, shortfall) FROM inventory.stock_levels"
+            ),
+            "2/5/0/3"
+        );
+    }
+
+    #[pg_test]
+    fn configure_item_leaves_null_settings_alone_and_logs_changes() {
+        setup();
+        Spi::run("SELECT inventory.configure_item('A', 'berlin', safety_stock => 2)").unwrap();
+        Spi::run("SELECT inventory.configure_item('A', 'berlin', backorders => true)").unwrap();
+        Spi::run("SELECT inventory.configure_item('A', 'berlin')").unwrap();
+        assert_eq!(
+            one::<String>(
+                "SELECT format('%s %s %s', manage_stock, backorders, safety_stock) FROM inventory.stock_levels"
+            ),
+            "t t 2"
+        );
+        assert_eq!(
+            one::<i64>("SELECT count(*) FROM inventory.log WHERE event = 'configure_item'"),
+            2
+        );
+        assert_eq!(
+            error_of("SELECT inventory.configure_item('A', safety_stock => -1)"),
+            "22023: safety_stock must not be negative"
+        );
+    }
+
+    // --- reserve_many -------------------------------------------------------------------------------
+
+    #[pg_test]
+    fn reserve_many_returns_one_id_per_line_in_order() {
+        stock("A", 5);
+        Spi::run("SELECT inventory.set_on_hand('B', 5, 'berlin')").unwrap();
+        let ids = Spi::get_one::<Vec<pgrx::Uuid>>(
+            r#"SELECT inventory.reserve_many('[{"sku": "B", "quantity": 2, "location": "berlin"}, {"sku": "A", "quantity": 1}, {"sku": "A", "quantity": 3}]')"#,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(ids.len(), 3);
+        let skus: Vec<String> = ids
+            .iter()
+            .map(|id| {
+                Spi::get_one_with_args::<String>(
+                    "SELECT sku || quantity FROM inventory.reservation WHERE id = $1",
+                    &[(*id).into()],
+                )
+                .unwrap()
+                .unwrap()
+            })
+            .collect();
+        assert_eq!(skus, vec!["B2", "A1", "A3"]);
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('A')"), 1);
+    }
+
+    #[pg_test]
+    fn reserve_many_is_all_or_nothing() {
+        setup();
+        stock("A", 5);
+        stock("B", 1);
+        assert_eq!(
+            error_of(
+                r#"SELECT inventory.reserve_many('[{"sku": "A", "quantity": 2}, {"sku": "B", "quantity": 1}, {"sku": "B", "quantity": 1}]')"#
+            ),
+            "IR001: insufficient stock for sku \"B\" at location \"default\""
+        );
+        assert_eq!(one::<i64>("SELECT count(*) FROM inventory.reservation"), 0);
+        assert_eq!(one::<i64>("SELECT sum(held)::bigint FROM inventory.stock"), 0);
+    }
+
+    #[pg_test]
+    fn reserve_many_names_the_bad_element() {
+        setup();
+        assert_eq!(
+            error_of(r#"SELECT inventory.reserve_many('[{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": -1}]')"#),
+            "22023: items[1].quantity must be greater than zero"
+        );
+        assert_eq!(
+            error_of(r#"SELECT inventory.reserve_many('{"sku": "A"}')"#),
+            "22023: items must be a JSON array of objects"
+        );
+        assert_eq!(
+            error_of("SELECT inventory.reserve_many(NULL)"),
+            "22004: items must not be NULL"
+        );
+    }
+
+    #[pg_test]
+    fn reserve_many_replays_with_the_same_key() {
+        setup();
+        stock("A", 5);
+        let order = r#"'[{"sku": "A", "quantity": 2}, {"sku": "A", "quantity": 1}]'"#;
+        let first = one::<Vec<pgrx::Uuid>>(&format!(
+            "SELECT inventory.reserve_many({order}, idempotency_key => 'web:77')"
+        ));
+        let again = one::<Vec<pgrx::Uuid>>(&format!(
+            "SELECT inventory.reserve_many({order}, idempotency_key => 'web:77')"
+        ));
+        assert_eq!(first, again);
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('A')"), 2);
+        assert!(
+            error_of(r#"SELECT inventory.reserve_many('[{"sku": "A", "quantity": 1}]', idempotency_key => 'web:77')"#)
+                .starts_with("IR005")
+        );
+    }
+
+    // --- repair tools -------------------------------------------------------------------------------
+
+    #[pg_test]
+    fn verify_is_empty_when_all_is_well_and_reconcile_repairs_counters() {
+        stock("A", 5);
+        let id = id_of("SELECT inventory.reserve('A', 2)");
+        call_bool("SELECT inventory.commit($1)", id);
+        Spi::run("SELECT inventory.reserve('A', 1)").unwrap();
+        assert_eq!(one::<i64>("SELECT count(*) FROM inventory.verify()"), 0);
+        Spi::run("UPDATE inventory.stock SET held = 3").unwrap(); // corrupt the counter
+        assert_eq!(
+            one::<String>("SELECT problem || ': ' || detail FROM inventory.verify()"),
+            "held_mismatch: held 3, active reservations hold 1"
+        );
+        assert_eq!(
+            one::<String>("SELECT format('%s %s->%s', sku, held_before, held_after) FROM inventory.reconcile()"),
+            "A 3->1"
+        );
+        assert_eq!(one::<i64>("SELECT count(*) FROM inventory.verify()"), 0);
+        assert_eq!(
+            one::<i64>("SELECT quantity FROM inventory.log WHERE event = 'reconcile'"),
+            -2
+        );
+    }
+
+    #[pg_test]
+    fn verify_finds_missing_log_rows() {
+        stock("A", 5);
+        Spi::run("SELECT inventory.reserve('A', 2)").unwrap();
+        Spi::run("DELETE FROM inventory.log WHERE event = 'reserve'").unwrap();
+        assert_eq!(
+            one::<String>("SELECT problem || ': ' || detail FROM inventory.verify()"),
+            "missing_log: no reserve event in the log"
         );
     }
 

@@ -93,10 +93,7 @@ impl InventoryError {
     }
 
     pub fn null_argument(argument: &str) -> Self {
-        InventoryError::new(
-            ErrorCode::NullArgument,
-            format!("{argument} must not be NULL"),
-        )
+        InventoryError::new(ErrorCode::NullArgument, format!("{argument} must not be NULL"))
     }
 
     pub fn invalid_argument(argument: &str, why: impl fmt::Display) -> Self {
@@ -155,8 +152,7 @@ mod tests {
             let s = code.sqlstate();
             assert_eq!(s.len(), 5, "{code:?}");
             assert!(
-                s.bytes()
-                    .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()),
+                s.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()),
                 "{code:?}"
             );
             assert!(seen.insert(s), "duplicate SQLSTATE {s}");
@@ -172,13 +168,7 @@ mod tests {
     #[test]
     fn insufficient_stock_has_its_own_code() {
         let own = ErrorCode::InsufficientStock.sqlstate();
-        assert_eq!(
-            ErrorCode::ALL
-                .iter()
-                .filter(|c| c.sqlstate() == own)
-                .count(),
-            1
-        );
+        assert_eq!(ErrorCode::ALL.iter().filter(|c| c.sqlstate() == own).count(), 1);
         let e = InventoryError::insufficient_stock("A", "default", 3, 1);
         assert_eq!(e.detail.as_deref(), Some("Requested 3, salable 1."));
     }
@@ -188,10 +178,7 @@ mod tests {
         let readme = include_str!("../../README.md");
         for code in ErrorCode::ALL {
             let row = format!("| `{}` | `{}` |", code.sqlstate(), code.condition_name());
-            assert!(
-                readme.contains(&row),
-                "README is missing the row starting {row}"
-            );
+            assert!(readme.contains(&row), "README is missing the row starting {row}");
         }
     }
 }

@@ -3,6 +3,8 @@
 //! The extension crate calls into this; everything here is unit-tested with plain `cargo test`.
 
 pub mod error;
+pub mod order;
+pub mod policy;
 pub mod schedule;
 pub mod state;
 pub mod ttl;

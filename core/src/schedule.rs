@@ -6,12 +6,7 @@ pub const RETRY_PASSED_DEADLINE_US: i64 = 100_000;
 
 /// The next wake-up: the earliest of the nap time, the earliest stored deadline and the
 /// earliest deadline announced by a reserving session, but never a busy loop.
-pub fn next_wake(
-    now: i64,
-    naptime_us: i64,
-    next_deadline: Option<i64>,
-    announced: Option<i64>,
-) -> i64 {
+pub fn next_wake(now: i64, naptime_us: i64, next_deadline: Option<i64>, announced: Option<i64>) -> i64 {
     let wake = now
         .saturating_add(naptime_us)
         .min(next_deadline.unwrap_or(i64::MAX))
@@ -45,14 +40,8 @@ mod tests {
     #[test]
     fn wakes_at_the_earliest_deadline() {
         assert_eq!(next_wake(100 * S, 10 * S, Some(103 * S), None), 103 * S);
-        assert_eq!(
-            next_wake(100 * S, 10 * S, Some(103 * S), Some(101 * S)),
-            101 * S
-        );
-        assert_eq!(
-            next_wake(100 * S, 10 * S, Some(200 * S), Some(150 * S)),
-            110 * S
-        );
+        assert_eq!(next_wake(100 * S, 10 * S, Some(103 * S), Some(101 * S)), 101 * S);
+        assert_eq!(next_wake(100 * S, 10 * S, Some(200 * S), Some(150 * S)), 110 * S);
     }
 
     #[test]

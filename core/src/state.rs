@@ -47,9 +47,7 @@ impl ReservationState {
     pub const fn is_active(self) -> bool {
         matches!(
             self,
-            ReservationState::Reserved
-                | ReservationState::Confirmed
-                | ReservationState::Acknowledged
+            ReservationState::Reserved | ReservationState::Confirmed | ReservationState::Acknowledged
         )
     }
 
@@ -70,6 +68,10 @@ pub enum Action {
     Expire,
     Confirm,
     Acknowledge,
+    /// A new deadline for a hold that still has one.
+    Extend,
+    /// A new quantity for an active hold.
+    UpdateQuantity,
 }
 
 impl Action {
@@ -81,6 +83,8 @@ impl Action {
             Action::Expire => "expire",
             Action::Confirm => "confirm",
             Action::Acknowledge => "acknowledge",
+            Action::Extend => "extend",
+            Action::UpdateQuantity => "update_quantity",
         }
     }
 }
@@ -116,6 +120,10 @@ pub fn decide(stored: ReservationState, lapsed: bool, action: Action) -> Result<
 
         (Action::Acknowledge, Reserved | Confirmed) => Step::To(Acknowledged),
         (Action::Acknowledge, Acknowledged) => Step::Repeat,
+
+        (Action::Extend, Reserved) => Step::To(Reserved),
+
+        (Action::UpdateQuantity, Reserved | Confirmed | Acknowledged) => Step::To(now),
 
         (Action::Expire, Expired) if record_expiry => Step::To(Expired),
         (Action::Expire, _) => Step::Repeat,
@@ -244,10 +252,7 @@ mod tests {
                 state: Expired
             })
         );
-        assert_eq!(
-            decide(Confirmed, false, Acknowledge),
-            Ok(Step::To(Acknowledged))
-        );
+        assert_eq!(decide(Confirmed, false, Acknowledge), Ok(Step::To(Acknowledged)));
         assert_eq!(decide(Acknowledged, false, Confirm), Ok(Step::Repeat));
         assert_eq!(
             decide(Committed, false, Acknowledge),
@@ -267,6 +272,36 @@ mod tests {
         .into_error();
         assert_eq!(e.code, ErrorCode::InvalidTransition);
         assert_eq!(e.message, "cannot commit a reservation that is released");
+    }
+
+    #[test]
+    fn extend_only_holds_with_a_deadline() {
+        assert_eq!(decide(Reserved, false, Extend), Ok(Step::To(Reserved)));
+        for s in [Confirmed, Acknowledged, Committed, Released, Expired] {
+            assert_eq!(
+                decide(s, false, Extend),
+                Err(Illegal {
+                    action: Extend,
+                    state: s
+                })
+            );
+        }
+        assert_eq!(
+            decide(Reserved, true, Extend),
+            Err(Illegal {
+                action: Extend,
+                state: Expired
+            })
+        );
+    }
+
+    #[test]
+    fn update_quantity_keeps_the_state_of_active_holds() {
+        for s in [Reserved, Confirmed, Acknowledged] {
+            assert_eq!(decide(s, false, UpdateQuantity), Ok(Step::To(s)));
+        }
+        assert!(decide(Committed, false, UpdateQuantity).is_err());
+        assert!(decide(Reserved, true, UpdateQuantity).is_err());
     }
 
     #[test]

@@ -36,11 +36,7 @@ mod tests {
     use super::*;
 
     fn iv(months: i32, days: i32, micros: i64) -> IntervalParts {
-        IntervalParts {
-            months,
-            days,
-            micros,
-        }
+        IntervalParts { months, days, micros }
     }
 
     #[test]
@@ -52,13 +48,7 @@ mod tests {
 
     #[test]
     fn zero_and_negative_intervals_fail() {
-        for bad in [
-            iv(0, 0, 0),
-            iv(0, 0, -1),
-            iv(0, -1, 0),
-            iv(1, -30, 0),
-            iv(-1, 0, 0),
-        ] {
+        for bad in [iv(0, 0, 0), iv(0, 0, -1), iv(0, -1, 0), iv(1, -30, 0), iv(-1, 0, 0)] {
             let e = check_ttl("ttl", bad).unwrap_err();
             assert_eq!(e.message, "ttl must be a positive interval");
         }

@@ -17,10 +17,7 @@ pub fn required<T>(argument: &str, value: Option<T>) -> Result<T> {
 /// An identifier such as a sku or location: not blank, not too long.
 pub fn key<'a>(argument: &str, value: &'a str) -> Result<&'a str> {
     if value.trim().is_empty() {
-        return Err(InventoryError::invalid_argument(
-            argument,
-            "must not be empty",
-        ));
+        return Err(InventoryError::invalid_argument(argument, "must not be empty"));
     }
     if value.chars().count() > MAX_KEY_CHARS {
         return Err(InventoryError::invalid_argument(
@@ -52,10 +49,7 @@ pub fn positive_quantity(argument: &str, value: i64) -> Result<i64> {
     if value > 0 {
         Ok(value)
     } else {
-        Err(InventoryError::invalid_argument(
-            argument,
-            "must be greater than zero",
-        ))
+        Err(InventoryError::invalid_argument(argument, "must be greater than zero"))
     }
 }
 
@@ -64,10 +58,7 @@ pub fn non_negative_quantity(argument: &str, value: i64) -> Result<i64> {
     if value >= 0 {
         Ok(value)
     } else {
-        Err(InventoryError::invalid_argument(
-            argument,
-            "must not be negative",
-        ))
+        Err(InventoryError::invalid_argument(argument, "must not be negative"))
     }
 }
 
@@ -76,10 +67,7 @@ pub fn batch_size(argument: &str, value: i32) -> Result<i32> {
     if value > 0 {
         Ok(value)
     } else {
-        Err(InventoryError::invalid_argument(
-            argument,
-            "must be greater than zero",
-        ))
+        Err(InventoryError::invalid_argument(argument, "must be greater than zero"))
     }
 }
 
@@ -100,10 +88,7 @@ mod tests {
     fn keys_must_be_present_and_short() {
         assert_eq!(key("sku", "A-1"), Ok("A-1"));
         assert_eq!(key("sku", "").unwrap_err().message, "sku must not be empty");
-        assert_eq!(
-            key("sku", "  ").unwrap_err().code,
-            ErrorCode::InvalidArgument
-        );
+        assert_eq!(key("sku", "  ").unwrap_err().code, ErrorCode::InvalidArgument);
         let long = "x".repeat(MAX_KEY_CHARS + 1);
         assert_eq!(
             key("sku", &long).unwrap_err().message,

@@ -3,15 +3,12 @@
 use inventory_reservation_core::validate;
 use pgrx::prelude::*;
 
+use crate::api::events::salable_changed;
 use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
 use crate::store;
 
-sql_function!(
-    pg_finfo_inventory_expire_stale,
-    inventory_expire_stale,
-    expire_stale
-);
+sql_function!(pg_finfo_inventory_expire_stale, inventory_expire_stale, expire_stale);
 
 /// inventory.expire_stale(batch_size): expire at most batch_size lapsed holds; returns how many.
 fn expire_stale(args: &Args) -> ApiResult<i64> {
@@ -23,6 +20,19 @@ fn expire_stale(args: &Args) -> ApiResult<i64> {
             &[store::SWEEP_LOCK_CLASS.into()],
             |_| Ok(()),
         )?;
-        Ok(store::exec_one::<i64>(client, &store::EXPIRE_BATCH, &[batch.into()])?.unwrap_or(0))
+        let items = store::exec(client, &store::EXPIRE_BATCH, &[batch.into()], |rows| {
+            rows.map(|row| Ok((row.get::<String>(1)?, row.get::<String>(2)?, row.get::<i64>(3)?)))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        let mut expired = 0;
+        for (sku, location, holds) in items {
+            expired += holds.unwrap_or(0);
+            salable_changed(
+                client,
+                sku.as_deref().unwrap_or_default(),
+                location.as_deref().unwrap_or_default(),
+            )?;
+        }
+        Ok(expired)
     })
 }

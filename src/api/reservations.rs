@@ -1,14 +1,16 @@
-//! Holding and ending holds: reserve, release, commit.
+//! One reservation: reserve, and every transition of its life (release, commit, confirm,
+//! acknowledge, extend, update_quantity).
 
 use inventory_reservation_core::state::{self, Action, ReservationState, Step};
 use inventory_reservation_core::ttl::check_ttl;
 use inventory_reservation_core::{InventoryError, validate};
-use pgrx::datum::{DatumWithOid, Interval, TimestampWithTimeZone, Uuid};
-use pgrx::pg_sys::PgBuiltInOids;
+use pgrx::datum::{Interval, TimestampWithTimeZone, Uuid};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
-use crate::api::stock::{Item, item_salable};
+use crate::api::events::salable_changed;
+use crate::api::holds::{self, ChannelRule, HoldOptions, OptionArgs};
+use crate::api::stock::Item;
 use crate::errors::{ApiError, ApiResult};
 use crate::fmgr::{Args, sql_function};
 use crate::worker::registry;
@@ -17,130 +19,84 @@ use crate::{gucs, store};
 sql_function!(pg_finfo_inventory_reserve, inventory_reserve, reserve);
 sql_function!(pg_finfo_inventory_release, inventory_release, release);
 sql_function!(pg_finfo_inventory_commit, inventory_commit, commit);
+sql_function!(pg_finfo_inventory_confirm, inventory_confirm, confirm);
+sql_function!(pg_finfo_inventory_acknowledge, inventory_acknowledge, acknowledge);
+sql_function!(pg_finfo_inventory_extend, inventory_extend, extend);
+sql_function!(
+    pg_finfo_inventory_update_quantity,
+    inventory_update_quantity,
+    update_quantity
+);
 
-/// inventory.reserve(sku, quantity, ttl, owner, location, idempotency_key, channel, metadata)
-fn reserve(args: &Args) -> ApiResult<Uuid> {
+/// inventory.reserve(sku, quantity, ttl, owner, location, idempotency_key, channel, metadata,
+/// expires_at). NULL when the channel does not reserve.
+fn reserve(args: &Args) -> ApiResult<Option<Uuid>> {
     let item = Item::from_args(args, 0, 4)?;
     let quantity = validate::positive_quantity("quantity", args.required(1, "quantity")?)?;
-    let ttl = match args.get::<Interval>(2) {
-        Some(ttl) => {
-            check_ttl("ttl", gucs::interval_parts(ttl))?;
-            ttl
-        }
-        None => gucs::default_ttl()?,
-    };
-    let owner: Option<String> = args.get(3);
-    let idempotency_key: Option<String> = args.get(5);
-    let channel: Option<String> = args.get(6);
-    validate::optional_key("owner", owner.as_deref())?;
-    validate::optional_key("idempotency_key", idempotency_key.as_deref())?;
-    validate::optional_key("channel", channel.as_deref())?;
-    let metadata = store::passthrough(args.datum(7), PgBuiltInOids::JSONBOID);
-
+    let options = HoldOptions::from_args(
+        args,
+        OptionArgs {
+            ttl: 2,
+            owner: 3,
+            idempotency_key: 5,
+            channel: 6,
+            metadata: Some(7),
+            expires_at: 8,
+        },
+    )?;
     Spi::connect_mut(|client| {
-        if let Some(key) = idempotency_key.as_deref() {
-            if let Some(id) = replay_idempotent(client, key, &item, quantity)? {
-                return Ok(id);
+        let channel_ttl = match holds::channel_rule(client, options.channel.as_deref())? {
+            ChannelRule::Skip => {
+                holds::log_skip(client, &item, quantity, options.channel.as_deref().unwrap_or_default())?;
+                return Ok(None);
+            }
+            ChannelRule::Reserve { default_ttl } => default_ttl,
+        };
+        if let Some(key) = options.idempotency_key.as_deref() {
+            if let Some(id) = replay(client, key, &item, quantity)? {
+                return Ok(Some(id));
             }
         }
-        let hold_args = [
-            item.sku.as_str().into(),
-            item.location.as_str().into(),
-            quantity.into(),
-            owner.as_deref().into(),
-            channel.as_deref().into(),
-            idempotency_key.as_deref().into(),
-            ttl.into(),
-            metadata,
-        ];
-        if let Some(id) = hold(client, &hold_args)? {
-            return Ok(id);
-        }
-        // The counter may still include holds that lapsed but were not swept: free those
-        // (this item only) and try once more before saying no.
-        let key = [item.sku.as_str().into(), item.location.as_str().into()];
-        let freed =
-            store::exec_one::<i64>(client, &store::EXPIRE_LAPSED_OF_ITEM, &key)?.unwrap_or(0);
-        if freed > 0 {
-            if let Some(id) = hold(client, &hold_args)? {
-                return Ok(id);
-            }
-        }
-        Err(match item_salable(client, &item)? {
-            None => InventoryError::unknown_item(&item.sku, &item.location),
-            Some(salable) => {
-                InventoryError::insufficient_stock(&item.sku, &item.location, quantity, salable)
-            }
-        }
-        .into())
+        let hold_args = holds::hold_args(
+            &item,
+            quantity,
+            &options,
+            options.idempotency_key.as_deref(),
+            channel_ttl,
+        )?;
+        let id = holds::take_or_fail(client, &item, quantity, |c| {
+            holds::insert_hold(c, &store::HOLD, &hold_args)
+        })?;
+        salable_changed(client, &item.sku, &item.location)?;
+        Ok(Some(id))
     })
 }
 
-/// Run the hot statement; on success tell the expiry worker about the new deadline.
-fn hold(client: &mut SpiClient<'_>, args: &[DatumWithOid<'_>]) -> ApiResult<Option<Uuid>> {
-    let held = store::exec(client, &store::HOLD, args, |rows| {
+/// With an idempotency key: serialize callers of the key, then return the existing
+/// reservation if there is one. The same key for another request is an error.
+fn replay(client: &mut SpiClient<'_>, key: &str, item: &Item, quantity: i64) -> ApiResult<Option<Uuid>> {
+    holds::lock_idempotency_key(client, key)?;
+    let found = store::exec(client, &store::FIND_BY_IDEMPOTENCY_KEY, &[key.into()], |rows| {
         if rows.is_empty() {
             return Ok(None);
         }
         let row = rows.first();
-        Ok(row
-            .get::<Uuid>(1)?
-            .zip(row.get::<TimestampWithTimeZone>(2)?))
+        Ok(Some((
+            row.get::<Uuid>(1)?,
+            row.get::<String>(2)?,
+            row.get::<String>(3)?,
+            row.get::<i64>(4)?,
+        )))
     })?;
-    Ok(held.map(|(id, expires_at)| {
-        registry::announce(unsafe { pg_sys::MyDatabaseId }, expires_at.into());
-        id
-    }))
-}
-
-/// With an idempotency key: serialize callers of the same key, then return the existing
-/// reservation if there is one. The same key for another request is an error.
-fn replay_idempotent(
-    client: &mut SpiClient<'_>,
-    key: &str,
-    item: &Item,
-    quantity: i64,
-) -> ApiResult<Option<Uuid>> {
-    store::exec(
-        client,
-        &store::LOCK_IDEMPOTENCY_KEY,
-        &[store::IDEMPOTENCY_LOCK_CLASS.into(), key.into()],
-        |_| Ok(()),
-    )?;
-    let found = store::exec(
-        client,
-        &store::FIND_BY_IDEMPOTENCY_KEY,
-        &[key.into()],
-        |rows| {
-            if rows.is_empty() {
-                return Ok(None);
-            }
-            let row = rows.first();
-            Ok(Some((
-                row.get::<Uuid>(1)?,
-                row.get::<String>(2)?,
-                row.get::<String>(3)?,
-                row.get::<i64>(4)?,
-            )))
-        },
-    )?;
     match found {
         None => Ok(None),
-        Some((Some(id), sku, location, q))
-            if sku.as_deref() == Some(item.sku.as_str())
-                && location.as_deref() == Some(item.location.as_str())
-                && q == Some(quantity) =>
+        Some((Some(id), Some(sku), Some(location), Some(q)))
+            if sku == item.sku && location == item.location && q == quantity =>
         {
             Ok(Some(id))
         }
         Some((_, sku, location, q)) => {
-            let existing = format!(
-                "{} x \"{}\" at \"{}\"",
-                q.unwrap_or_default(),
-                sku.unwrap_or_default(),
-                location.unwrap_or_default()
-            );
-            Err(InventoryError::idempotency_conflict(key, &existing).into())
+            Err(InventoryError::idempotency_conflict(key, &holds::describe(q, sku, location)).into())
         }
     }
 }
@@ -148,6 +104,8 @@ fn replay_idempotent(
 /// A reservation as a transition sees it, locked for the rest of the transaction.
 struct Locked {
     id: Uuid,
+    item: Item,
+    quantity: i64,
     state: ReservationState,
     lapsed: bool,
 }
@@ -158,49 +116,72 @@ fn lock_reservation(client: &mut SpiClient<'_>, id: Uuid) -> ApiResult<Locked> {
             return Ok(None);
         }
         let row = rows.first();
-        Ok(Some((row.get::<String>(4)?, row.get::<bool>(5)?)))
+        Ok(Some((
+            row.get::<String>(1)?,
+            row.get::<String>(2)?,
+            row.get::<i64>(3)?,
+            row.get::<String>(4)?,
+            row.get::<bool>(5)?,
+        )))
     })?;
-    let (state_name, lapsed) =
+    let (sku, location, quantity, state_name, lapsed) =
         row.ok_or_else(|| InventoryError::unknown_reservation(&id.to_string()))?;
     let state = state_name
         .as_deref()
         .and_then(ReservationState::parse)
-        .ok_or_else(|| {
-            ApiError::Internal(format!(
-                "reservation {id} has an unknown state {state_name:?}"
-            ))
-        })?;
+        .ok_or_else(|| ApiError::Internal(format!("reservation {id} has an unknown state {state_name:?}")))?;
     Ok(Locked {
         id,
+        item: Item {
+            sku: sku.unwrap_or_default(),
+            location: location.unwrap_or_default(),
+        },
+        quantity: quantity.unwrap_or_default(),
         state,
         lapsed: lapsed.unwrap_or(false),
     })
 }
 
-/// Apply `action` to the reservation in argument 0; true when it changed now.
-pub(crate) fn transition(args: &Args, action: Action, reason: Option<&str>) -> ApiResult<bool> {
+/// Lock the reservation in argument 0 and decide `action` on it. A lapsed hold met on the way
+/// is recorded as expired (its units return) before the answer.
+fn with_decision<R>(
+    args: &Args,
+    action: Action,
+    apply: impl FnOnce(&mut SpiClient<'_>, &Locked, Step) -> ApiResult<R>,
+) -> ApiResult<R> {
     let id: Uuid = args.required(0, "reservation")?;
-    validate::optional_reason("reason", reason)?;
     Spi::connect_mut(|client| {
         let r = lock_reservation(client, id)?;
         let step = state::decide(r.state, r.lapsed, action).map_err(|i| i.into_error())?;
-        match step {
-            Step::To(next) => {
-                end_hold(client, r.id, next, action, reason)?;
-                Ok(true)
-            }
-            Step::RecordExpiry => {
-                end_hold(
-                    client,
-                    r.id,
-                    ReservationState::Expired,
-                    Action::Expire,
-                    None,
-                )?;
-                Ok(false)
-            }
-            Step::Repeat => Ok(false),
+        let result = apply(client, &r, step)?;
+        salable_changed(client, &r.item.sku, &r.item.location)?;
+        Ok(result)
+    })
+}
+
+/// Release, commit, confirm or acknowledge the reservation in argument 0; true when it
+/// changed now, false on a repeat.
+fn transition(args: &Args, action: Action, reason: Option<&str>) -> ApiResult<bool> {
+    validate::optional_reason("reason", reason)?;
+    with_decision(args, action, |client, r, step| match step {
+        Step::To(next @ (ReservationState::Confirmed | ReservationState::Acknowledged)) => {
+            store::exec(
+                client,
+                &store::ADVANCE_HOLD,
+                &[r.id.into(), next.as_str().into(), action.as_str().into()],
+                |_| Ok(()),
+            )?;
+            Ok(true)
         }
+        Step::To(next) => {
+            end_hold(client, r.id, next, action, reason)?;
+            Ok(true)
+        }
+        Step::RecordExpiry => {
+            end_hold(client, r.id, ReservationState::Expired, Action::Expire, None)?;
+            Ok(false)
+        }
+        Step::Repeat => Ok(false),
     })
 }
 
@@ -236,4 +217,48 @@ fn release(args: &Args) -> ApiResult<bool> {
 /// inventory.commit(reservation): shipped; the units leave on_hand and the hold ends.
 fn commit(args: &Args) -> ApiResult<bool> {
     transition(args, Action::Commit, None)
+}
+
+/// inventory.confirm(reservation): payment approved; the hold no longer expires.
+fn confirm(args: &Args) -> ApiResult<bool> {
+    transition(args, Action::Confirm, None)
+}
+
+/// inventory.acknowledge(reservation): handling started; the next set_on_hand settles it.
+fn acknowledge(args: &Args) -> ApiResult<bool> {
+    transition(args, Action::Acknowledge, None)
+}
+
+/// inventory.extend(reservation, ttl): a new deadline `ttl` from now; returns it.
+fn extend(args: &Args) -> ApiResult<TimestampWithTimeZone> {
+    let ttl: Interval = args.required(1, "ttl")?;
+    check_ttl("ttl", gucs::interval_parts(ttl))?;
+    with_decision(args, Action::Extend, |client, r, _| {
+        let until = store::exec_one::<TimestampWithTimeZone>(client, &store::EXTEND_HOLD, &[r.id.into(), ttl.into()])?
+            .ok_or_else(|| ApiError::Internal(format!("reservation {} vanished while locked", r.id)))?;
+        registry::announce(unsafe { pg_sys::MyDatabaseId }, until.into());
+        Ok(until)
+    })
+}
+
+/// inventory.update_quantity(reservation, quantity): hold more (checked against salable
+/// stock) or fewer units; on_hand is unchanged. False when the quantity is already that.
+fn update_quantity(args: &Args) -> ApiResult<bool> {
+    let quantity = validate::positive_quantity("quantity", args.required(1, "quantity")?)?;
+    with_decision(args, Action::UpdateQuantity, |client, r, _| {
+        let delta = quantity - r.quantity;
+        if delta == 0 {
+            return Ok(false);
+        }
+        let resize = [
+            r.id.into(),
+            r.item.sku.as_str().into(),
+            r.item.location.as_str().into(),
+            delta.into(),
+        ];
+        holds::take_or_fail(client, &r.item, delta, |c| {
+            Ok(store::exec_one::<i64>(c, &store::RESIZE_HOLD, &resize)?)
+        })?;
+        Ok(true)
+    })
 }

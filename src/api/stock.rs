@@ -4,29 +4,24 @@ use inventory_reservation_core::{InventoryError, validate};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
+use crate::api::events::salable_changed;
 use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
 use crate::store;
 
-sql_function!(
-    pg_finfo_inventory_set_on_hand,
-    inventory_set_on_hand,
-    set_on_hand
-);
+sql_function!(pg_finfo_inventory_set_on_hand, inventory_set_on_hand, set_on_hand);
 sql_function!(
     pg_finfo_inventory_adjust_on_hand,
     inventory_adjust_on_hand,
     adjust_on_hand
 );
+sql_function!(pg_finfo_inventory_salable_qty, inventory_salable_qty, salable_qty);
+sql_function!(pg_finfo_inventory_is_salable, inventory_is_salable, is_salable);
+
 sql_function!(
-    pg_finfo_inventory_salable_qty,
-    inventory_salable_qty,
-    salable_qty
-);
-sql_function!(
-    pg_finfo_inventory_is_salable,
-    inventory_is_salable,
-    is_salable
+    pg_finfo_inventory_configure_item,
+    inventory_configure_item,
+    configure_item
 );
 
 /// An item's key, validated.
@@ -52,9 +47,17 @@ fn set_on_hand(args: &Args) -> ApiResult<i64> {
     let reason: Option<String> = args.get(3);
     validate::optional_reason("reason", reason.as_deref())?;
     Spi::connect_mut(|client| {
-        change_on_hand(client, &item, "set_on_hand", reason.as_deref(), |_| {
-            Ok(quantity)
-        })
+        let salable = change_on_hand(client, &item, "set_on_hand", reason.as_deref(), |_| Ok(quantity))?;
+        // The ERP's count already excludes units of acknowledged holds (VTEX): settle them.
+        let key = [item.sku.as_str().into(), item.location.as_str().into()];
+        let settled = store::exec_one::<i64>(client, &store::SETTLE_ACKNOWLEDGED, &key)?.unwrap_or(0);
+        let salable = if settled > 0 {
+            item_salable(client, &item)?.unwrap_or(0)
+        } else {
+            salable
+        };
+        salable_changed(client, &item.sku, &item.location)?;
+        Ok(salable)
     })
 }
 
@@ -65,12 +68,14 @@ fn adjust_on_hand(args: &Args) -> ApiResult<i64> {
     let reason: Option<String> = args.get(3);
     validate::optional_reason("reason", reason.as_deref())?;
     Spi::connect_mut(|client| {
-        change_on_hand(client, &item, "adjust_on_hand", reason.as_deref(), |old| {
-            let new = old.checked_add(delta).ok_or_else(|| {
-                InventoryError::invalid_argument("delta", "makes on_hand overflow bigint")
-            })?;
+        let salable = change_on_hand(client, &item, "adjust_on_hand", reason.as_deref(), |old| {
+            let new = old
+                .checked_add(delta)
+                .ok_or_else(|| InventoryError::invalid_argument("delta", "makes on_hand overflow bigint"))?;
             Ok(new.max(0)) // on_hand never goes below zero: shrinkage beyond it is clamped
-        })
+        })?;
+        salable_changed(client, &item.sku, &item.location)?;
+        Ok(salable)
     })
 }
 
@@ -83,14 +88,7 @@ fn change_on_hand(
     reason: Option<&str>,
     new_on_hand: impl FnOnce(i64) -> Result<i64, InventoryError>,
 ) -> ApiResult<i64> {
-    let key = [item.sku.as_str().into(), item.location.as_str().into()];
-    let old = match store::exec_one::<i64>(client, &store::LOCK_ITEM, &key)? {
-        Some(old) => old,
-        None => {
-            store::exec(client, &store::CREATE_ITEM, &key, |_| Ok(()))?;
-            store::exec_one::<i64>(client, &store::LOCK_ITEM, &key)?.unwrap_or(0)
-        }
-    };
+    let old = lock_or_create(client, item)?;
     let new = new_on_hand(old)?;
     store::exec(
         client,
@@ -108,6 +106,60 @@ fn change_on_hand(
     Ok(item_salable(client, item)?.unwrap_or(0))
 }
 
+/// Lock the item's row, creating the item (on_hand 0) if it is new; returns on_hand.
+fn lock_or_create(client: &mut SpiClient<'_>, item: &Item) -> ApiResult<i64> {
+    let key = [item.sku.as_str().into(), item.location.as_str().into()];
+    if let Some(on_hand) = store::exec_one::<i64>(client, &store::LOCK_ITEM, &key)? {
+        return Ok(on_hand);
+    }
+    store::exec(client, &store::CREATE_ITEM, &key, |_| Ok(()))?;
+    Ok(store::exec_one::<i64>(client, &store::LOCK_ITEM, &key)?.unwrap_or(0))
+}
+
+/// inventory.configure_item(sku, location, manage_stock, backorders, safety_stock): item
+/// settings; NULL leaves a setting as it is. Creates the item if new; logs what changed.
+fn configure_item(args: &Args) -> ApiResult<()> {
+    let item = Item::from_args(args, 0, 1)?;
+    let manage_stock: Option<bool> = args.get(2);
+    let backorders: Option<bool> = args.get(3);
+    let safety_stock: Option<i64> = args.get(4);
+    if let Some(units) = safety_stock {
+        validate::non_negative_quantity("safety_stock", units)?;
+    }
+    Spi::connect_mut(|client| {
+        lock_or_create(client, &item)?;
+        let (before, after) = store::exec(
+            client,
+            &store::CONFIGURE_ITEM,
+            &[
+                item.sku.as_str().into(),
+                item.location.as_str().into(),
+                manage_stock.into(),
+                backorders.into(),
+                safety_stock.into(),
+            ],
+            |rows| rows.first().get_two::<String, String>(),
+        )?;
+        if before != after {
+            let change = format!("{} -> {}", before.unwrap_or_default(), after.unwrap_or_default());
+            store::exec(
+                client,
+                &store::LOG_ITEM_EVENT,
+                &[
+                    item.sku.as_str().into(),
+                    item.location.as_str().into(),
+                    "configure_item".into(),
+                    0i64.into(),
+                    change.as_str().into(),
+                ],
+                |_| Ok(()),
+            )?;
+            salable_changed(client, &item.sku, &item.location)?;
+        }
+        Ok(())
+    })
+}
+
 /// The salable quantity of one item, None when it has no stock record.
 pub(crate) fn item_salable(client: &mut SpiClient<'_>, item: &Item) -> ApiResult<Option<i64>> {
     Ok(store::exec_one::<i64>(
@@ -117,30 +169,34 @@ pub(crate) fn item_salable(client: &mut SpiClient<'_>, item: &Item) -> ApiResult
     )?)
 }
 
-/// Salable quantity of a sku at one location, or summed over all locations when NULL.
-fn salable(args: &Args, sku_at: usize, location_at: usize) -> ApiResult<i64> {
-    let sku: String = args.required(sku_at, "sku")?;
+/// inventory.salable_qty(sku, location): on_hand - held - safety_stock, never negative.
+fn salable_qty(args: &Args) -> ApiResult<i64> {
+    let sku: String = args.required(0, "sku")?;
     validate::key("sku", &sku)?;
-    let location: Option<String> = args.get(location_at);
+    let location: Option<String> = args.get(1);
     Spi::connect_mut(|client| match location {
         Some(location) => {
             validate::key("location", &location)?;
             Ok(item_salable(client, &Item { sku, location })?.unwrap_or(0))
         }
-        None => Ok(
-            store::exec_one::<i64>(client, &store::SALABLE_OF_SKU, &[sku.as_str().into()])?
-                .unwrap_or(0),
-        ),
+        None => Ok(store::exec_one::<i64>(client, &store::SALABLE_OF_SKU, &[sku.as_str().into()])?.unwrap_or(0)),
     })
 }
 
-/// inventory.salable_qty(sku, location): on_hand - held - safety_stock, never negative.
-fn salable_qty(args: &Args) -> ApiResult<i64> {
-    salable(args, 0, 1)
-}
-
-/// inventory.is_salable(sku, quantity, location).
+/// inventory.is_salable(sku, quantity, location): salable_qty >= quantity, or always for an
+/// item whose stock is not managed or that takes backorders.
 fn is_salable(args: &Args) -> ApiResult<bool> {
+    let sku: String = args.required(0, "sku")?;
+    validate::key("sku", &sku)?;
     let quantity = validate::positive_quantity("quantity", args.required(1, "quantity")?)?;
-    Ok(salable(args, 0, 2)? >= quantity)
+    let location: Option<String> = args.get(2);
+    validate::optional_key("location", location.as_deref())?;
+    Spi::connect_mut(|client| {
+        Ok(store::exec_one::<bool>(
+            client,
+            &store::IS_SALABLE,
+            &[sku.as_str().into(), location.as_deref().into(), quantity.into()],
+        )?
+        .unwrap_or(false))
+    })
 }

@@ -93,13 +93,10 @@ fn sweep(db: pg_sys::Oid) -> Option<(i64, Option<i64>)> {
                 if !extension_installed() {
                     return None;
                 }
-                let expired = Spi::get_one_with_args::<i64>(
-                    "SELECT inventory.expire_stale($1)",
-                    &[batch.into()],
-                )
-                .ok()
-                .flatten()
-                .unwrap_or(0);
+                let expired = Spi::get_one_with_args::<i64>("SELECT inventory.expire_stale($1)", &[batch.into()])
+                    .ok()
+                    .flatten()
+                    .unwrap_or(0);
                 let next = Spi::get_one::<TimestampWithTimeZone>(
                     "SELECT min(expires_at) FROM inventory.reservation WHERE state = 'reserved'",
                 )
@@ -126,10 +123,12 @@ fn sweep(db: pg_sys::Oid) -> Option<(i64, Option<i64>)> {
 }
 
 fn extension_installed() -> bool {
-    Spi::get_one::<bool>("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'inventory_reservation')")
-        .ok()
-        .flatten()
-        .unwrap_or(false)
+    Spi::get_one::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'inventory_reservation')",
+    )
+    .ok()
+    .flatten()
+    .unwrap_or(false)
 }
 
 fn database_name() -> String {

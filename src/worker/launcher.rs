@@ -97,10 +97,7 @@ pub(crate) fn reload_config() {
 fn list_databases() -> Vec<Database> {
     let mut out = Vec::new();
     unsafe {
-        let rel = pg_sys::table_open(
-            pg_sys::DatabaseRelationId,
-            pg_sys::AccessShareLock as pg_sys::LOCKMODE,
-        );
+        let rel = pg_sys::table_open(pg_sys::DatabaseRelationId, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
         let scan = pg_sys::table_beginscan_catalog(rel, 0, std::ptr::null_mut());
         loop {
             let tuple = pg_sys::heap_getnext(scan, pg_sys::ScanDirection::ForwardScanDirection);
@@ -109,9 +106,7 @@ fn list_databases() -> Vec<Database> {
             }
             let db = &*(pg_sys::GETSTRUCT(tuple) as pg_sys::Form_pg_database);
             if db.datallowconn && !db.datistemplate {
-                let name = CStr::from_ptr(db.datname.data.as_ptr())
-                    .to_string_lossy()
-                    .into_owned();
+                let name = CStr::from_ptr(db.datname.data.as_ptr()).to_string_lossy().into_owned();
                 out.push(Database { oid: db.oid, name });
             }
         }
@@ -122,15 +117,14 @@ fn list_databases() -> Vec<Database> {
 }
 
 fn start_expiry_worker(db: &Database) {
-    let started =
-        BackgroundWorkerBuilder::new(&format!("inventory_reservation expiry {}", db.name))
-            .set_type("inventory_reservation expiry")
-            .set_library("inventory_reservation")
-            .set_function("inventory_reservation_expiry_main")
-            .set_argument(Some(pg_sys::Datum::from(u32::from(db.oid))))
-            .enable_spi_access()
-            .set_restart_time(None) // the launcher restarts it, and not into a dropped database
-            .load_dynamic();
+    let started = BackgroundWorkerBuilder::new(&format!("inventory_reservation expiry {}", db.name))
+        .set_type("inventory_reservation expiry")
+        .set_library("inventory_reservation")
+        .set_function("inventory_reservation_expiry_main")
+        .set_argument(Some(pg_sys::Datum::from(u32::from(db.oid))))
+        .enable_spi_access()
+        .set_restart_time(None) // the launcher restarts it, and not into a dropped database
+        .load_dynamic();
     if let Err(e) = started {
         pgrx::log!(
             "inventory_reservation: could not start the expiry worker for database \"{}\": {e:?} (raise max_worker_processes)",

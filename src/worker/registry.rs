@@ -52,8 +52,7 @@ impl Slot {
     };
 
     pub(crate) fn last_error(&self) -> Option<String> {
-        (self.error_len > 0)
-            .then(|| String::from_utf8_lossy(&self.error[..self.error_len]).into_owned())
+        (self.error_len > 0).then(|| String::from_utf8_lossy(&self.error[..self.error_len]).into_owned())
     }
 
     pub(crate) fn running(&self) -> bool {
@@ -239,12 +238,7 @@ pub(crate) fn begin_pass(db: pg_sys::Oid) {
 
 /// A pass ended at `now` having expired `expired` holds; plan the next pass with
 /// `plan(earliest announced deadline)` and return its time.
-pub(crate) fn end_pass(
-    db: pg_sys::Oid,
-    now: i64,
-    expired: i64,
-    plan: impl FnOnce(Option<i64>) -> i64,
-) -> i64 {
+pub(crate) fn end_pass(db: pg_sys::Oid, now: i64, expired: i64, plan: impl FnOnce(Option<i64>) -> i64) -> i64 {
     let mut r = REGISTRY.exclusive();
     let Some(s) = r.find_mut(db) else {
         return plan(None);
@@ -277,9 +271,7 @@ pub(crate) fn record_error(db: pg_sys::Oid, now: i64, message: &str) {
 
 /// A copy of `db`'s slot, for the status view.
 pub(crate) fn snapshot(db: pg_sys::Oid) -> Option<Slot> {
-    preloaded()
-        .then(|| REGISTRY.share().find(db).copied())
-        .flatten()
+    preloaded().then(|| REGISTRY.share().find(db).copied()).flatten()
 }
 
 /// A session wrote a hold in `db` that lapses at `deadline`: make sure a pass runs by then,
@@ -289,11 +281,7 @@ pub(crate) fn announce(db: pg_sys::Oid, deadline: i64) {
     if !preloaded() {
         return;
     }
-    if REGISTRY
-        .share()
-        .find(db)
-        .is_some_and(|s| deadline >= s.announced)
-    {
+    if REGISTRY.share().find(db).is_some_and(|s| deadline >= s.announced) {
         return;
     }
     let wake = {

@@ -17,20 +17,13 @@ pub fn connect() -> Client {
 
 /// A connection to another database of the same server.
 pub fn connect_to(database: &str) -> Client {
-    let mut config: postgres::Config = url()
-        .parse()
-        .expect("INVENTORY_TEST_URL is a valid connection string");
+    let mut config: postgres::Config = url().parse().expect("INVENTORY_TEST_URL is a valid connection string");
     config.dbname(database);
-    config
-        .connect(NoTls)
-        .expect("connect to the server under test")
+    config.connect(NoTls).expect("connect to the server under test")
 }
 
 /// Poll `check` every 50 ms until it returns Some or `timeout` passes.
-pub fn wait_for<T>(
-    timeout: std::time::Duration,
-    mut check: impl FnMut() -> Option<T>,
-) -> Option<T> {
+pub fn wait_for<T>(timeout: std::time::Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
     let until = std::time::Instant::now() + timeout;
     loop {
         if let Some(v) = check() {

@@ -12,9 +12,7 @@ fn counters_match_reservations_after_concurrent_churn() {
     let skus: Vec<String> = (0..4).map(|_| fresh_sku("churn")).collect();
     let mut admin = connect();
     for sku in &skus {
-        admin
-            .execute("SELECT inventory.set_on_hand($1, 20)", &[sku])
-            .unwrap();
+        admin.execute("SELECT inventory.set_on_hand($1, 20)", &[sku]).unwrap();
     }
     let until = Instant::now() + Duration::from_secs(5);
     let workers: Vec<_> = (0..16)
@@ -59,9 +57,6 @@ fn counters_match_reservations_after_concurrent_churn() {
         assert!(other.is_empty(), "unexpected errors: {other:?}");
         ops += n;
     }
-    assert_eq!(
-        invariant_violations(&mut admin, &skus),
-        Vec::<String>::new()
-    );
+    assert_eq!(invariant_violations(&mut admin, &skus), Vec::<String>::new());
     println!("{ops} operations, counters consistent");
 }

@@ -46,10 +46,7 @@ fn exactly_the_stock_is_sold_and_nothing_more() {
         other.extend(o);
     }
 
-    assert!(
-        other.is_empty(),
-        "errors other than insufficient stock: {other:?}"
-    );
+    assert!(other.is_empty(), "errors other than insufficient stock: {other:?}");
     assert_eq!(held, UNITS, "successful reservations");
     assert_eq!(held + refused, (CONNECTIONS * ATTEMPTS) as i64);
     let salable: i64 = admin

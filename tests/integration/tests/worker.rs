@@ -11,12 +11,9 @@ fn database_with_extension(name: &str) -> Client {
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
     let mut db = connect_to(name);
-    db.batch_execute("CREATE EXTENSION inventory_reservation")
-        .unwrap();
+    db.batch_execute("CREATE EXTENSION inventory_reservation").unwrap();
     db
 }
 
@@ -49,11 +46,8 @@ fn launcher_pid(db: &mut Client) -> Option<i32> {
 /// the worker stays in the database (its next pass is always near). Returns the sku.
 fn chain_of_deadlines(db: &mut Client, seconds: i32) -> String {
     let sku = fresh_sku("chain");
-    db.execute(
-        "SELECT inventory.set_on_hand($1, $2::int)",
-        &[&sku, &seconds],
-    )
-    .unwrap();
+    db.execute("SELECT inventory.set_on_hand($1, $2::int)", &[&sku, &seconds])
+        .unwrap();
     db.execute(
         "SELECT inventory.reserve($1, 1, ttl => make_interval(secs => s)) FROM generate_series(1, $2) s",
         &[&sku, &seconds],
@@ -64,9 +58,12 @@ fn chain_of_deadlines(db: &mut Client, seconds: i32) -> String {
 
 /// The worker has run at least one pass in this database.
 fn served(db: &mut Client) -> bool {
-    db.query_one("SELECT state IN ('running', 'parked') AND last_run_at IS NOT NULL FROM inventory.worker_status", &[])
-        .unwrap()
-        .get(0)
+    db.query_one(
+        "SELECT state IN ('running', 'parked') AND last_run_at IS NOT NULL FROM inventory.worker_status",
+        &[],
+    )
+    .unwrap()
+    .get(0)
 }
 
 /// Reserve one unit for one second, then wait (without calling expire_stale) until the
@@ -74,13 +71,9 @@ fn served(db: &mut Client) -> bool {
 /// how long after the deadline that happened.
 fn one_second_hold_expires_by_itself(db: &mut Client) -> Duration {
     let sku = fresh_sku("ttl");
-    db.execute("SELECT inventory.set_on_hand($1, 3)", &[&sku])
+    db.execute("SELECT inventory.set_on_hand($1, 3)", &[&sku]).unwrap();
+    db.execute("SELECT inventory.reserve($1, 1, ttl => '1 second')", &[&sku])
         .unwrap();
-    db.execute(
-        "SELECT inventory.reserve($1, 1, ttl => '1 second')",
-        &[&sku],
-    )
-    .unwrap();
     let deadline = Instant::now() + Duration::from_secs(1);
     let done = wait_for(Duration::from_secs(3), || {
         let row = db
@@ -155,8 +148,7 @@ fn every_database_with_the_extension_is_served_including_new_ones() {
 fn terminated_workers_come_back_and_carry_on() {
     let mut db = connect();
     let launcher = launcher_pid(&mut db).expect("a launcher");
-    db.execute("SELECT pg_terminate_backend($1)", &[&launcher])
-        .unwrap();
+    db.execute("SELECT pg_terminate_backend($1)", &[&launcher]).unwrap();
     let restarted = wait_for(Duration::from_secs(15), || {
         launcher_pid(&mut db).filter(|p| *p != launcher)
     });
@@ -165,10 +157,8 @@ fn terminated_workers_come_back_and_carry_on() {
 
     // Kill an expiry worker while it waits for the next of several close deadlines.
     let sku = chain_of_deadlines(&mut db, 6);
-    let worker =
-        wait_for(Duration::from_secs(4), || running_worker(&mut db)).expect("a resident worker");
-    db.execute("SELECT pg_terminate_backend($1)", &[&worker])
-        .unwrap();
+    let worker = wait_for(Duration::from_secs(4), || running_worker(&mut db)).expect("a resident worker");
+    db.execute("SELECT pg_terminate_backend($1)", &[&worker]).unwrap();
     let expired = wait_for(Duration::from_secs(12), || {
         let left: i64 = db
             .query_one(
@@ -187,16 +177,14 @@ fn terminated_workers_come_back_and_carry_on() {
 
 #[test]
 fn dropping_the_extension_under_a_running_worker_logs_no_errors() {
-    let log = std::env::var("INVENTORY_TEST_SERVER_LOG")
-        .expect("bin/test sets INVENTORY_TEST_SERVER_LOG");
+    let log = std::env::var("INVENTORY_TEST_SERVER_LOG").expect("bin/test sets INVENTORY_TEST_SERVER_LOG");
     let mut db = database_with_extension("inventory_it_worker_drop");
     assert!(wait_for(Duration::from_secs(5), || served(&mut db).then_some(())).is_some());
     // Keep the worker in the database: holds fall due every second for 8 seconds.
     chain_of_deadlines(&mut db, 8);
     wait_for(Duration::from_secs(4), || running_worker(&mut db)).expect("a resident worker");
     let offset = std::fs::metadata(&log).unwrap().len();
-    db.batch_execute("DROP EXTENSION inventory_reservation")
-        .unwrap();
+    db.batch_execute("DROP EXTENSION inventory_reservation").unwrap();
     // Long enough for the deadline, the nap time and a launcher probe cycle.
     std::thread::sleep(Duration::from_secs(12));
     assert_eq!(
@@ -209,10 +197,7 @@ fn dropping_the_extension_under_a_running_worker_logs_no_errors() {
         .lines()
         .filter(|l| l.contains("ERROR") || l.contains("FATAL") || l.contains("exit code"))
         .collect();
-    assert!(
-        errors.is_empty(),
-        "server log after DROP EXTENSION: {errors:#?}"
-    );
+    assert!(errors.is_empty(), "server log after DROP EXTENSION: {errors:#?}");
     drop(db);
     drop_database("inventory_it_worker_drop");
 }
@@ -260,7 +245,10 @@ fn two_hundred_thousand_holds_expiring_at_once_drain_with_flat_memory() {
             seen = true;
         }
         let left: i64 = db
-            .query_one("SELECT count(*) FROM inventory.reservation WHERE sku LIKE $1 AND state = 'reserved'", &[&format!("{prefix}-%")])
+            .query_one(
+                "SELECT count(*) FROM inventory.reservation WHERE sku LIKE $1 AND state = 'reserved'",
+                &[&format!("{prefix}-%")],
+            )
             .unwrap()
             .get(0);
         (left == 0).then(Instant::now)
@@ -290,13 +278,7 @@ fn two_hundred_thousand_holds_expiring_at_once_drain_with_flat_memory() {
         expired as f64 / span.max(0.001),
         first.unwrap_or(0)
     );
-    assert!(
-        seen,
-        "the expiry worker showed in pg_stat_activity while draining"
-    );
+    assert!(seen, "the expiry worker showed in pg_stat_activity while draining");
     let growth = peak - first.unwrap_or(0);
-    assert!(
-        growth < 32 * 1024,
-        "worker private memory grew by {growth} kB"
-    );
+    assert!(growth < 32 * 1024, "worker private memory grew by {growth} kB");
 }

@@ -1,0 +1,203 @@
+//! What reserve and reserve_many share: the options of a hold (owner, channel, deadline,
+//! metadata), channel rules, idempotency locking, and taking units with a sweep of lapsed
+//! holds before saying no.
+
+use inventory_reservation_core::policy::{Deadline, choose_deadline};
+use inventory_reservation_core::{InventoryError, validate};
+use pgrx::datum::{DatumWithOid, Interval, TimestampWithTimeZone, Uuid};
+use pgrx::pg_sys::{self, BuiltinOid};
+use pgrx::spi::SpiClient;
+
+use crate::api::stock::{Item, item_salable};
+use crate::errors::ApiResult;
+use crate::fmgr::Args;
+use crate::worker::registry;
+use crate::{gucs, store};
+
+/// Argument positions of the options in a function's signature.
+pub(crate) struct OptionArgs {
+    pub ttl: usize,
+    pub owner: usize,
+    pub idempotency_key: usize,
+    pub channel: usize,
+    pub metadata: Option<usize>,
+    pub expires_at: usize,
+}
+
+/// The options of a hold, validated.
+pub(crate) struct HoldOptions {
+    pub owner: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub channel: Option<String>,
+    metadata: Option<pg_sys::Datum>,
+    deadline: Deadline,
+    ttl: Option<Interval>,
+    expires_at: Option<TimestampWithTimeZone>,
+}
+
+impl HoldOptions {
+    pub(crate) fn from_args(args: &Args, at: OptionArgs) -> ApiResult<HoldOptions> {
+        let ttl: Option<Interval> = args.get(at.ttl);
+        let expires_at: Option<TimestampWithTimeZone> = args.get(at.expires_at);
+        let now = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
+        let deadline = choose_deadline(ttl.map(gucs::interval_parts), expires_at.map(i64::from), now)?;
+        let options = HoldOptions {
+            owner: args.get(at.owner),
+            idempotency_key: args.get(at.idempotency_key),
+            channel: args.get(at.channel),
+            metadata: at.metadata.and_then(|n| args.datum(n)),
+            deadline,
+            ttl,
+            expires_at,
+        };
+        validate::optional_key("owner", options.owner.as_deref())?;
+        validate::optional_key("idempotency_key", options.idempotency_key.as_deref())?;
+        validate::optional_key("channel", options.channel.as_deref())?;
+        Ok(options)
+    }
+
+    /// The ttl or absolute deadline to store: explicit arguments first, then the channel's
+    /// default ttl, then inventory.default_ttl.
+    fn deadline_args(
+        &self,
+        channel_ttl: Option<Interval>,
+    ) -> ApiResult<(Option<Interval>, Option<TimestampWithTimeZone>)> {
+        Ok(match self.deadline {
+            Deadline::Ttl(_) => (self.ttl, None),
+            Deadline::At(_) => (None, self.expires_at),
+            Deadline::Default => (Some(channel_ttl.map_or_else(gucs::default_ttl, Ok)?), None),
+        })
+    }
+}
+
+/// How a channel treats reservations.
+pub(crate) enum ChannelRule {
+    /// Hold, with the ttl the channel gives when the call gives none.
+    Reserve { default_ttl: Option<Interval> },
+    /// Hold nothing (Amazon FBA, "Do Not Reserve Quantity").
+    Skip,
+}
+
+pub(crate) fn channel_rule(client: &mut SpiClient<'_>, channel: Option<&str>) -> ApiResult<ChannelRule> {
+    let Some(channel) = channel else {
+        return Ok(ChannelRule::Reserve { default_ttl: None });
+    };
+    let found = store::exec(client, &store::FIND_CHANNEL, &[channel.into()], |rows| {
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let row = rows.first();
+        Ok(Some((row.get::<bool>(1)?.unwrap_or(true), row.get::<Interval>(2)?)))
+    })?;
+    Ok(match found {
+        Some((false, _)) => ChannelRule::Skip,
+        Some((true, default_ttl)) => ChannelRule::Reserve { default_ttl },
+        None => ChannelRule::Reserve { default_ttl: None },
+    })
+}
+
+/// Log that a channel which does not reserve asked for `quantity` of `item`.
+pub(crate) fn log_skip(client: &mut SpiClient<'_>, item: &Item, quantity: i64, channel: &str) -> ApiResult<()> {
+    let reason = format!("channel {channel} does not reserve");
+    store::exec(
+        client,
+        &store::LOG_SKIP,
+        &[
+            item.sku.as_str().into(),
+            item.location.as_str().into(),
+            quantity.into(),
+            reason.as_str().into(),
+        ],
+        |_| Ok(()),
+    )?;
+    Ok(())
+}
+
+/// Serialize callers of one idempotency key until this transaction ends.
+pub(crate) fn lock_idempotency_key(client: &mut SpiClient<'_>, key: &str) -> ApiResult<()> {
+    store::exec(
+        client,
+        &store::LOCK_IDEMPOTENCY_KEY,
+        &[store::IDEMPOTENCY_LOCK_CLASS.into(), key.into()],
+        |_| Ok(()),
+    )?;
+    Ok(())
+}
+
+/// Describe a stored hold for an idempotency conflict message.
+pub(crate) fn describe(quantity: Option<i64>, sku: Option<String>, location: Option<String>) -> String {
+    format!(
+        "{} x \"{}\" at \"{}\"",
+        quantity.unwrap_or_default(),
+        sku.unwrap_or_default(),
+        location.unwrap_or_default()
+    )
+}
+
+/// Arguments of the HOLD and INSERT_HOLD statements for one line.
+pub(crate) fn hold_args<'a>(
+    item: &'a Item,
+    quantity: i64,
+    options: &'a HoldOptions,
+    idempotency_key: Option<&'a str>,
+    channel_ttl: Option<Interval>,
+) -> ApiResult<[DatumWithOid<'a>; 9]> {
+    let (ttl, expires_at) = options.deadline_args(channel_ttl)?;
+    Ok([
+        item.sku.as_str().into(),
+        item.location.as_str().into(),
+        quantity.into(),
+        options.owner.as_deref().into(),
+        options.channel.as_deref().into(),
+        idempotency_key.into(),
+        ttl.into(),
+        store::passthrough(options.metadata, BuiltinOid::JSONBOID),
+        expires_at.into(),
+    ])
+}
+
+/// Run a statement that returns `(id, expires_at)` of a new hold, and tell the expiry worker
+/// about the deadline.
+pub(crate) fn insert_hold(
+    client: &mut SpiClient<'_>,
+    stmt: &'static store::Statement,
+    args: &[DatumWithOid<'_>],
+) -> ApiResult<Option<Uuid>> {
+    let held = store::exec(client, stmt, args, |rows| {
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let row = rows.first();
+        Ok(row.get::<Uuid>(1)?.zip(row.get::<TimestampWithTimeZone>(2)?))
+    })?;
+    Ok(held.map(|(id, expires_at)| {
+        registry::announce(unsafe { pg_sys::MyDatabaseId }, expires_at.into());
+        id
+    }))
+}
+
+/// Try `take` (a statement that takes units of `item`); if the item cannot give them, expire
+/// its lapsed holds (they still count in the stored counter) and try once more. Errors with
+/// IR001 or IR002 when the units are not there.
+pub(crate) fn take_or_fail<T>(
+    client: &mut SpiClient<'_>,
+    item: &Item,
+    quantity: i64,
+    mut take: impl FnMut(&mut SpiClient<'_>) -> ApiResult<Option<T>>,
+) -> ApiResult<T> {
+    if let Some(taken) = take(client)? {
+        return Ok(taken);
+    }
+    let key = [item.sku.as_str().into(), item.location.as_str().into()];
+    let freed = store::exec_one::<i64>(client, &store::EXPIRE_LAPSED_OF_ITEM, &key)?.unwrap_or(0);
+    if freed > 0 {
+        if let Some(taken) = take(client)? {
+            return Ok(taken);
+        }
+    }
+    Err(match item_salable(client, item)? {
+        None => InventoryError::unknown_item(&item.sku, &item.location),
+        Some(salable) => InventoryError::insufficient_stock(&item.sku, &item.location, quantity, salable),
+    }
+    .into())
+}

@@ -1,0 +1,133 @@
+//! Whole orders: reserve_many holds every line or none.
+
+use inventory_reservation_core::InventoryError;
+use inventory_reservation_core::order::{Line, parse_items, totals_in_lock_order};
+use pgrx::datum::{JsonB, Uuid};
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+
+use crate::api::events::salable_changed;
+use crate::api::holds::{self, ChannelRule, HoldOptions, OptionArgs};
+use crate::api::stock::Item;
+use crate::errors::ApiResult;
+use crate::fmgr::{Args, sql_function};
+use crate::store;
+
+sql_function!(pg_finfo_inventory_reserve_many, inventory_reserve_many, reserve_many);
+
+/// inventory.reserve_many(items, ttl, owner, idempotency_key, channel, expires_at): one id per
+/// line, in input order. Items are taken in (sku, location) order, so concurrent orders never
+/// deadlock; the first item short of stock fails the whole call.
+fn reserve_many(args: &Args) -> ApiResult<Option<Vec<Uuid>>> {
+    let JsonB(items) = args.required(0, "items")?;
+    let lines = parse_items(&items)?;
+    let options = HoldOptions::from_args(
+        args,
+        OptionArgs {
+            ttl: 1,
+            owner: 2,
+            idempotency_key: 3,
+            channel: 4,
+            metadata: None,
+            expires_at: 5,
+        },
+    )?;
+    let totals = totals_in_lock_order(&lines)?;
+    // Each line gets its own key, "<key>#<line number>", so a replay finds every line.
+    let line_keys: Option<Vec<String>> = options
+        .idempotency_key
+        .as_ref()
+        .map(|k| (1..=lines.len()).map(|n| format!("{k}#{n}")).collect());
+
+    Spi::connect_mut(|client| {
+        let channel_ttl = match holds::channel_rule(client, options.channel.as_deref())? {
+            ChannelRule::Skip => {
+                for line in &lines {
+                    let item = Item {
+                        sku: line.sku.clone(),
+                        location: line.location.clone(),
+                    };
+                    holds::log_skip(
+                        client,
+                        &item,
+                        line.quantity,
+                        options.channel.as_deref().unwrap_or_default(),
+                    )?;
+                }
+                return Ok(None);
+            }
+            ChannelRule::Reserve { default_ttl } => default_ttl,
+        };
+        if let (Some(key), Some(keys)) = (options.idempotency_key.as_deref(), line_keys.as_ref()) {
+            if let Some(ids) = replay(client, key, keys, &lines)? {
+                return Ok(Some(ids));
+            }
+        }
+        for (sku, location, total) in &totals {
+            let item = Item {
+                sku: sku.clone(),
+                location: location.clone(),
+            };
+            let counter = [sku.as_str().into(), location.as_str().into(), (*total).into()];
+            holds::take_or_fail(client, &item, *total, |c| {
+                Ok(store::exec_one::<i32>(c, &store::HOLD_COUNTER, &counter)?)
+            })?;
+        }
+        let mut ids = Vec::with_capacity(lines.len());
+        for (n, line) in lines.iter().enumerate() {
+            let item = Item {
+                sku: line.sku.clone(),
+                location: line.location.clone(),
+            };
+            let key = line_keys.as_ref().map(|k| k[n].as_str());
+            let args = holds::hold_args(&item, line.quantity, &options, key, channel_ttl)?;
+            let id = holds::insert_hold(client, &store::INSERT_HOLD, &args)?
+                .ok_or_else(|| crate::errors::ApiError::Internal("reserve_many inserted no row".into()))?;
+            ids.push(id);
+        }
+        for (sku, location, _) in &totals {
+            salable_changed(client, sku, location)?;
+        }
+        Ok(Some(ids))
+    })
+}
+
+/// With an idempotency key: the same order again returns the same ids; a different order
+/// under the same key is an error.
+fn replay(client: &mut SpiClient<'_>, key: &str, line_keys: &[String], lines: &[Line]) -> ApiResult<Option<Vec<Uuid>>> {
+    holds::lock_idempotency_key(client, key)?;
+    let found = store::exec(
+        client,
+        &store::FIND_BY_IDEMPOTENCY_KEYS,
+        &[line_keys.to_vec().into()],
+        |rows| {
+            rows.map(|row| {
+                Ok((
+                    row.get::<Uuid>(1)?,
+                    row.get::<String>(2)?,
+                    row.get::<String>(3)?,
+                    row.get::<i64>(4)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, _>>()
+        },
+    )?;
+    if found.is_empty() {
+        return Ok(None);
+    }
+    let same = found.len() == lines.len()
+        && found.iter().zip(lines).all(|((_, sku, location, q), line)| {
+            sku.as_deref() == Some(line.sku.as_str())
+                && location.as_deref() == Some(line.location.as_str())
+                && *q == Some(line.quantity)
+        });
+    if !same {
+        let (_, sku, location, q) = found.into_iter().next().unwrap_or_default();
+        return Err(InventoryError::idempotency_conflict(
+            key,
+            &format!("an order starting {}", holds::describe(q, sku, location)),
+        )
+        .into());
+    }
+    Ok(Some(found.into_iter().filter_map(|(id, ..)| id).collect()))
+}

@@ -1,0 +1,31 @@
+//! Deadline policies callable from SQL.
+
+use inventory_reservation_core::policy::{payment_hold_days, weekday_from_iso};
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::prelude::*;
+
+use crate::errors::{ApiError, ApiResult};
+use crate::fmgr::{Args, sql_function};
+use crate::store;
+
+sql_function!(
+    pg_finfo_inventory_payment_hold_until,
+    inventory_payment_hold_until,
+    payment_hold_until
+);
+
+/// inventory.payment_hold_until(payment_due, incomplete): VTEX's reservation deadline for an
+/// order paid by due date: the due date plus 4, 5 or 6 calendar days by its weekday in the
+/// session's TimeZone, or 11 for incomplete orders.
+fn payment_hold_until(args: &Args) -> ApiResult<TimestampWithTimeZone> {
+    let due: TimestampWithTimeZone = args.required(0, "payment_due")?;
+    let incomplete: bool = args.required(1, "incomplete")?;
+    Spi::connect_mut(|client| {
+        let isodow = store::exec_one::<i32>(client, &store::ISO_WEEKDAY, &[due.into()])?.unwrap_or(0);
+        let weekday =
+            weekday_from_iso(isodow).ok_or_else(|| ApiError::Internal(format!("no weekday for isodow {isodow}")))?;
+        let days = payment_hold_days(weekday, incomplete);
+        store::exec_one::<TimestampWithTimeZone>(client, &store::PLUS_DAYS, &[due.into(), days.into()])?
+            .ok_or_else(|| ApiError::Internal("payment_hold_until computed no time".into()))
+    })
+}
