@@ -330,8 +330,8 @@ pub(crate) static SETTLE_ACKNOWLEDGED: Statement = Statement {
     args: &[TEXTOID, TEXTOID],
 };
 
-/// configure_item: NULL leaves a setting as it is. Returns the settings before and after, as
-/// text for the log.
+/// configure_item: NULL leaves a setting as it is. Returns what changed, as text for the
+/// log, or NULL when nothing did.
 pub(crate) static CONFIGURE_ITEM: Statement = Statement {
     sql: "WITH before AS (
               SELECT manage_stock, backorders, safety_stock FROM inventory.stock
@@ -344,10 +344,13 @@ pub(crate) static CONFIGURE_ITEM: Statement = Statement {
                      updated_at = statement_timestamp()
                WHERE sku = $1 AND location = $2
               RETURNING manage_stock, backorders, safety_stock)
-          SELECT format('manage_stock %s, backorders %s, safety_stock %s',
-                        b.manage_stock, b.backorders, b.safety_stock),
-                 format('manage_stock %s, backorders %s, safety_stock %s',
-                        a.manage_stock, a.backorders, a.safety_stock)
+          SELECT NULLIF(concat_ws(', ',
+                   CASE WHEN b.manage_stock <> a.manage_stock
+                        THEN format('manage_stock %s -> %s', b.manage_stock, a.manage_stock) END,
+                   CASE WHEN b.backorders <> a.backorders
+                        THEN format('backorders %s -> %s', b.backorders, a.backorders) END,
+                   CASE WHEN b.safety_stock <> a.safety_stock
+                        THEN format('safety_stock %s -> %s', b.safety_stock, a.safety_stock) END), '')
             FROM before b, after a",
     args: &[TEXTOID, TEXTOID, BOOLOID, BOOLOID, INT8OID],
 };

@@ -128,32 +128,22 @@ fn configure_item(args: &Args) -> ApiResult<()> {
     }
     Spi::connect_mut(|client| {
         lock_or_create(client, &item)?;
-        let (before, after) = store::exec(
-            client,
-            &store::CONFIGURE_ITEM,
-            &[
+        let args = [
+            item.sku.as_str().into(),
+            item.location.as_str().into(),
+            manage_stock.into(),
+            backorders.into(),
+            safety_stock.into(),
+        ];
+        if let Some(change) = store::exec_one::<String>(client, &store::CONFIGURE_ITEM, &args)? {
+            let log = [
                 item.sku.as_str().into(),
                 item.location.as_str().into(),
-                manage_stock.into(),
-                backorders.into(),
-                safety_stock.into(),
-            ],
-            |rows| rows.first().get_two::<String, String>(),
-        )?;
-        if before != after {
-            let change = format!("{} -> {}", before.unwrap_or_default(), after.unwrap_or_default());
-            store::exec(
-                client,
-                &store::LOG_ITEM_EVENT,
-                &[
-                    item.sku.as_str().into(),
-                    item.location.as_str().into(),
-                    "configure_item".into(),
-                    0i64.into(),
-                    change.as_str().into(),
-                ],
-                |_| Ok(()),
-            )?;
+                "configure_item".into(),
+                0i64.into(),
+                change.as_str().into(),
+            ];
+            store::exec(client, &store::LOG_ITEM_EVENT, &log, |_| Ok(()))?;
             salable_changed(client, &item.sku, &item.location)?;
         }
         Ok(())

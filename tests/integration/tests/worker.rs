@@ -218,7 +218,7 @@ fn two_hundred_thousand_holds_expiring_at_once_drain_with_flat_memory() {
     const HOLDS: i64 = 200_000;
     let mut db = connect();
     let prefix = fresh_sku("bulk");
-    // Fixture: 1,000 items with 200 holds each, counters consistent, all due in 3 seconds.
+    // Fixture: 1,000 items with 200 holds each, counters and log consistent, all due in 3 s.
     db.batch_execute(&format!(
         "BEGIN;
          INSERT INTO inventory.stock (sku, location, on_hand, held)
@@ -226,6 +226,8 @@ fn two_hundred_thousand_holds_expiring_at_once_drain_with_flat_memory() {
          INSERT INTO inventory.reservation (sku, location, quantity, expires_at)
               SELECT '{prefix}-' || (i % 1000), 'default', 1, statement_timestamp() + interval '3 seconds'
                 FROM generate_series(1, {HOLDS}) i;
+         INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
+              SELECT sku, id, location, 'reserve', quantity FROM inventory.reservation WHERE sku LIKE '{prefix}-%';
          COMMIT;"
     ))
     .unwrap();
