@@ -421,10 +421,17 @@ pub(crate) static EXPIRE_BATCH: Statement = Statement {
           freed AS (
               SELECT sku, location, sum(quantity)::bigint AS quantity, count(*) AS holds
                 FROM lapsed GROUP BY sku, location),
+          -- Lock the items in (sku, location) order, the order reserve_many uses, so a
+          -- sweep and a whole order never wait for each other in a cycle.
+          locked AS MATERIALIZED (
+              SELECT s.sku, s.location, f.quantity
+                FROM inventory.stock s JOIN freed f ON f.sku = s.sku AND f.location = s.location
+               ORDER BY s.sku, s.location
+                 FOR UPDATE OF s),
           items AS (
-              UPDATE inventory.stock s SET held = s.held - f.quantity, updated_at = statement_timestamp()
-                FROM freed f
-               WHERE s.sku = f.sku AND s.location = f.location)
+              UPDATE inventory.stock s SET held = s.held - l.quantity, updated_at = statement_timestamp()
+                FROM locked l
+               WHERE s.sku = l.sku AND s.location = l.location)
           SELECT sku, location, holds FROM freed",
     args: &[INT4OID],
 };
