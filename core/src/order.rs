@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{InventoryError, Result};
+use crate::error::{ErrorCode, InventoryError, Result};
 use crate::validate;
 
 /// Most lines one order may have.
@@ -23,6 +23,19 @@ struct RawLine {
     sku: String,
     quantity: i64,
     location: Option<String>,
+}
+
+/// Parse the text of the `items` jsonb. Nesting deeper than serde_json's limit (128) is an
+/// argument error like any other malformed input.
+pub fn parse_items_json(text: &str) -> Result<Vec<Line>> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        if e.to_string().starts_with("recursion limit exceeded") {
+            InventoryError::invalid_argument("items", "is nested too deeply")
+        } else {
+            InventoryError::invalid_argument("items", format!("is not valid JSON: {e}"))
+        }
+    })?;
+    parse_items(&value)
 }
 
 /// Parse `[{"sku": "A", "quantity": 2, "location": "berlin"}, ...]`. The location defaults to
@@ -71,7 +84,10 @@ pub fn totals_in_lock_order(lines: &[Line]) -> Result<Vec<(String, String, i64)>
         match totals.last_mut() {
             Some((sku, location, total)) if *sku == line.sku && *location == line.location => {
                 *total = total.checked_add(line.quantity).ok_or_else(|| {
-                    InventoryError::invalid_argument("items", "quantities of one item overflow bigint")
+                    InventoryError::new(
+                        ErrorCode::InvalidArgument,
+                        format!("the quantities of \"{sku}\" at \"{location}\" in items add up past the bigint range"),
+                    )
                 })?;
             }
             _ => totals.push((line.sku.clone(), line.location.clone(), line.quantity)),
@@ -134,6 +150,19 @@ mod tests {
         assert!(parse_items(&json!([[[[1]]]])).is_err());
         let many: Vec<Value> = (0..=MAX_LINES).map(|_| json!({"sku": "A", "quantity": 1})).collect();
         assert!(parse_items(&Value::Array(many)).is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_an_argument_error() {
+        let deep = format!("{}{}", "[".repeat(500), "]".repeat(500));
+        assert_eq!(
+            parse_items_json(&deep).unwrap_err().message,
+            "items is nested too deeply"
+        );
+        assert_eq!(
+            parse_items_json(r#"[{"sku": "A", "quantity": 1}]"#).unwrap(),
+            vec![line("A", "default", 1)]
+        );
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub fn choose_deadline(ttl: Option<IntervalParts>, expires_at: Option<i64>, now:
             "and expires_at cannot both be given",
         )),
         (Some(ttl), None) => Ok(Deadline::Ttl(check_ttl("ttl", ttl)?)),
+        // PostgreSQL stores 'infinity' as i64::MAX: a hold that never lapses is no deadline.
+        (None, Some(i64::MAX)) => Err(InventoryError::invalid_argument("expires_at", "must be a finite time")),
         (None, Some(at)) if at <= now => Err(InventoryError::invalid_argument("expires_at", "must be in the future")),
         (None, Some(at)) => Ok(Deadline::At(at)),
         (None, None) => Ok(Deadline::Default),

@@ -142,13 +142,13 @@ pub struct Illegal {
 
 impl Illegal {
     pub fn into_error(self) -> InventoryError {
+        let verb = match self.action {
+            Action::UpdateQuantity => "change the quantity of",
+            other => other.as_str(),
+        };
         InventoryError::new(
             ErrorCode::InvalidTransition,
-            format!(
-                "cannot {} a reservation that is {}",
-                self.action.as_str(),
-                self.state.as_str()
-            ),
+            format!("cannot {verb} a reservation that is {}", self.state.as_str()),
         )
         .with_detail("Only active reservations (reserved, confirmed, acknowledged) can change.")
     }

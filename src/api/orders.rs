@@ -1,8 +1,10 @@
 //! Whole orders: reserve_many holds every line or none.
 
 use inventory_reservation_core::InventoryError;
-use inventory_reservation_core::order::{Line, parse_items, totals_in_lock_order};
-use pgrx::datum::{JsonB, Uuid};
+use std::ffi::CStr;
+
+use inventory_reservation_core::order::{Line, parse_items_json, totals_in_lock_order};
+use pgrx::datum::Uuid;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
@@ -19,8 +21,13 @@ sql_function!(pg_finfo_inventory_reserve_many, inventory_reserve_many, reserve_m
 /// line, in input order. Items are taken in (sku, location) order, so concurrent orders never
 /// deadlock; the first item short of stock fails the whole call.
 fn reserve_many(args: &Args) -> ApiResult<Option<Vec<Uuid>>> {
-    let JsonB(items) = args.required(0, "items")?;
-    let lines = parse_items(&items)?;
+    let items: pg_sys::Datum = args.datum(0).ok_or_else(|| InventoryError::null_argument("items"))?;
+    // Parsed from its text by the core, not through pgrx's JsonB, so that any malformed or
+    // too deeply nested value is a 22023 naming the problem, never an internal error.
+    // SAFETY: argument 0 is a live jsonb datum; jsonb_out returns a palloc'd C string.
+    let text: &CStr = unsafe { pgrx::direct_function_call(pg_sys::jsonb_out, &[Some(items)]) }
+        .ok_or_else(|| InventoryError::null_argument("items"))?;
+    let lines = parse_items_json(&text.to_string_lossy())?;
     let options = HoldOptions::from_args(
         args,
         OptionArgs {

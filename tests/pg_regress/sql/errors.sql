@@ -1,5 +1,7 @@
 -- Bad input: each call raises a class 22 error (or our own IR code) and changes nothing.
 SELECT inventory.set_on_hand('err-A', 5);
+SELECT inventory.reserve('err-A', 1) AS done \gset
+SELECT inventory.commit(:'done');
 SELECT count(*) AS reservations_before FROM inventory.reservation \gset
 SELECT count(*) AS log_before FROM inventory.log \gset
 
@@ -59,6 +61,73 @@ SELECT inventory.expire_stale(0);
 \echo :LAST_ERROR_SQLSTATE
 SELECT inventory.expire_stale(-10);
 \echo :LAST_ERROR_SQLSTATE
+SELECT inventory.reserve('err-A', 1, ttl => '1 hour', expires_at => now() + interval '1 day');
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.reserve('err-A', 1, expires_at => now() - interval '1 minute');
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.reserve('err-A', 1, expires_at => 'infinity');
+\echo :LAST_ERROR_SQLSTATE
+-- Whole orders: every malformed shape names what is wrong.
+SELECT inventory.reserve_many(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.reserve_many('{"sku": "err-A", "quantity": 1}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.reserve_many('[]');
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.reserve_many('[1, 2]');
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.reserve_many('[{"sku": "err-A"}]');
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.reserve_many('[{"sku": "err-A", "quantity": "2"}]');
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.reserve_many('[{"sku": "err-A", "quantity": 1}, {"sku": "err-A", "quantity": -1}]');
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.reserve_many('[{"sku": "err-A", "quantity": 1.5}]');
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.reserve_many('[{"sku": "err-A", "quantity": 1, "price": 9}]');
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.reserve_many('[{"sku": null, "quantity": 1}]');
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.reserve_many((repeat('[', 500) || repeat(']', 500))::jsonb);
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.reserve_many((SELECT jsonb_agg(jsonb_build_object('sku', 'err-A', 'quantity', 1)) FROM generate_series(1, 1001)));
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.reserve_many('[{"sku": "err-A", "quantity": 9223372036854775807}, {"sku": "err-A", "quantity": 1}]');
+\echo :LAST_ERROR_SQLSTATE
+-- The lifecycle: NULLs, and transitions that make no sense for a committed reservation.
+SELECT inventory.confirm(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.confirm(:'done');
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.acknowledge(:'done');
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.release(:'done');
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.extend(:'done', '1 hour');
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.extend(:'done', NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.update_quantity(:'done', 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.update_quantity(:'done', -2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.update_quantity(NULL, 2);
+\echo :LAST_ERROR_SQLSTATE
+-- Channels, item settings, policies, retention.
+SELECT inventory.set_channel('');
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.set_channel('err-channel', true, '-3 days');
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.configure_item(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.configure_item('err-A', safety_stock => -1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.payment_hold_until(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.prune_log(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.prune_log('-1 day');
+\echo :LAST_ERROR_SQLSTATE
 SET inventory.default_ttl = 'soon';
 SELECT inventory.reserve('err-A', 1);
 \echo :LAST_ERROR_SQLSTATE
@@ -67,5 +136,6 @@ RESET inventory.default_ttl;
 -- Nothing changed.
 SELECT count(*) = :reservations_before AS reservations_unchanged,
        (SELECT count(*) FROM inventory.log) = :log_before AS log_unchanged,
-       (SELECT format('%s/%s', on_hand, held) FROM inventory.stock WHERE sku = 'err-A') AS on_hand_and_held
+       (SELECT format('%s/%s', on_hand, held) FROM inventory.stock WHERE sku = 'err-A') AS on_hand_and_held,
+       (SELECT count(*) FROM inventory.channel WHERE name = 'err-channel') AS channels_created
   FROM inventory.reservation;
