@@ -1,6 +1,11 @@
 -- The SQL surface of inventory_reservation: views, functions, comments, privileges.
 -- Functions are C functions in the extension library (src/api/*.rs). None is STRICT:
 -- a NULL argument raises 22004 instead of silently returning NULL.
+--
+-- Privileges: the functions are SECURITY DEFINER, so application roles need EXECUTE and no
+-- rights on the tables at all; every one pins search_path (pg_catalog, pg_temp) so a
+-- caller's objects can never stand in for the ones the functions use. The log records the
+-- calling role (inventory.caller()), not the owner the function runs as.
 
 ---------------------------------------------------------------------------------------
 -- Views. "Exact at read time": a reserved hold past its deadline counts as expired here
@@ -50,25 +55,42 @@ COMMENT ON VIEW inventory.reservation_log IS
   'The append-only log, one row per action. Reservation events: reserve, release, commit, expire, confirm, acknowledge, extend, settle (quantity = units of the hold), update_quantity (quantity = the change), skip (a channel that does not reserve; quantity = units not held). Stock events: set_on_hand, adjust_on_hand (quantity = change of on_hand), configure_item, reconcile (quantity = correction of held). actor is current_user.';
 
 ---------------------------------------------------------------------------------------
+-- Who acts: the role that called into the API, for the log.
+
+CREATE FUNCTION inventory.caller() RETURNS text
+LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'inventory_caller';
+COMMENT ON FUNCTION inventory.caller() IS
+  'The role on whose behalf the API runs: current_user as the caller saw it, also inside the SECURITY DEFINER functions of this extension. Default of inventory.log.actor.';
+ALTER TABLE inventory.log ALTER COLUMN actor SET DEFAULT inventory.caller();
+
+---------------------------------------------------------------------------------------
 -- Stock.
 
 CREATE FUNCTION inventory.set_on_hand(sku text, quantity bigint, location text DEFAULT 'default', reason text DEFAULT NULL)
-RETURNS bigint LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_set_on_hand';
+RETURNS bigint LANGUAGE c VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'inventory_set_on_hand';
 COMMENT ON FUNCTION inventory.set_on_hand(text, bigint, text, text) IS
   'Set the absolute on-hand quantity of (sku, location), as an ERP sync sends it; creates the item if new. Returns the new salable quantity. Logged as set_on_hand with the change.';
 
 CREATE FUNCTION inventory.adjust_on_hand(sku text, delta bigint, location text DEFAULT 'default', reason text DEFAULT NULL)
-RETURNS bigint LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_adjust_on_hand';
+RETURNS bigint LANGUAGE c VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'inventory_adjust_on_hand';
 COMMENT ON FUNCTION inventory.adjust_on_hand(text, bigint, text, text) IS
   'Add delta to on_hand (receipts, returns; negative for shrinkage); on_hand never goes below zero. Creates the item if new. Returns the new salable quantity.';
 
 CREATE FUNCTION inventory.salable_qty(sku text, location text DEFAULT NULL)
-RETURNS bigint LANGUAGE c STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'inventory_salable_qty';
+RETURNS bigint LANGUAGE c STABLE PARALLEL RESTRICTED
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'inventory_salable_qty';
 COMMENT ON FUNCTION inventory.salable_qty(text, text) IS
   'Units that can still be sold: on_hand - reserved - safety_stock, never negative; summed over locations when location is NULL; 0 for an unknown sku. Exact at read time.';
 
 CREATE FUNCTION inventory.is_salable(sku text, quantity bigint DEFAULT 1, location text DEFAULT NULL)
-RETURNS boolean LANGUAGE c STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'inventory_is_salable';
+RETURNS boolean LANGUAGE c STABLE PARALLEL RESTRICTED
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'inventory_is_salable';
 COMMENT ON FUNCTION inventory.is_salable(text, bigint, text) IS
   'True when salable_qty(sku, location) >= quantity. A hint for shop pages: only reserve() holds stock.';
 
@@ -85,7 +107,9 @@ CREATE FUNCTION inventory.reserve(
     channel text DEFAULT NULL,
     metadata jsonb DEFAULT NULL,
     expires_at timestamptz DEFAULT NULL)
-RETURNS uuid LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_reserve';
+RETURNS uuid LANGUAGE c VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'inventory_reserve';
 COMMENT ON FUNCTION inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz) IS
   'Hold quantity units of (sku, location) until commit, release or expiry, atomically: never oversells. Returns the reservation id, or raises IR001 (insufficient stock) / IR002 (unknown item). Deadline: ttl from now, or expires_at (not both), else the channel''s default_ttl, else inventory.default_ttl. A channel with reserve = false holds nothing and returns NULL. The same idempotency_key returns the same reservation and holds nothing more.';
 
@@ -96,42 +120,58 @@ CREATE FUNCTION inventory.reserve_many(
     idempotency_key text DEFAULT NULL,
     channel text DEFAULT NULL,
     expires_at timestamptz DEFAULT NULL)
-RETURNS uuid[] LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_reserve_many';
+RETURNS uuid[] LANGUAGE c VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'inventory_reserve_many';
 COMMENT ON FUNCTION inventory.reserve_many(jsonb, interval, text, text, text, timestamptz) IS
   'Hold a whole order, all lines or none: items is [{"sku": "A", "quantity": 2, "location": "berlin"}, ...] (location optional). Returns one id per line in input order. Items are locked in (sku, location) order, so concurrent orders never deadlock. A malformed element raises 22023 naming it.';
 
 CREATE FUNCTION inventory.release(reservation uuid, reason text DEFAULT NULL)
-RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_release';
+RETURNS boolean LANGUAGE c VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'inventory_release';
 COMMENT ON FUNCTION inventory.release(uuid, text) IS
   'Cancel a reservation and give its units back. True if released now; false if it was already released or expired (a duplicate cancel is harmless). IR004 after commit.';
 
 CREATE FUNCTION inventory.commit(reservation uuid)
-RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_commit';
+RETURNS boolean LANGUAGE c VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'inventory_commit';
 COMMENT ON FUNCTION inventory.commit(uuid) IS
   'The order shipped or went to fulfilment: on_hand drops by the quantity and the hold ends. True once, false on a repeat; IR004 for a released or expired reservation.';
 
 CREATE FUNCTION inventory.confirm(reservation uuid)
-RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_confirm';
+RETURNS boolean LANGUAGE c VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'inventory_confirm';
 COMMENT ON FUNCTION inventory.confirm(uuid) IS
   'Payment approved (VTEX "Confirmed reservation"): the hold no longer expires. True once, false on a repeat or after acknowledge; IR004 for an ended or lapsed reservation.';
 
 CREATE FUNCTION inventory.acknowledge(reservation uuid)
-RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_acknowledge';
+RETURNS boolean LANGUAGE c VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'inventory_acknowledge';
 COMMENT ON FUNCTION inventory.acknowledge(uuid) IS
   'Handling started (VTEX "Acknowledged reservation"): the hold stays until commit, or until the next set_on_hand of its item settles it (the ERP count already excludes its units). True once, false on a repeat.';
 
 CREATE FUNCTION inventory.extend(reservation uuid, ttl interval)
-RETURNS timestamptz LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_extend';
+RETURNS timestamptz LANGUAGE c VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'inventory_extend';
 COMMENT ON FUNCTION inventory.extend(uuid, interval) IS
   'A new deadline ttl from now for a reserved hold (for example when payment starts); returns it. IR004 for holds without a deadline (confirmed, acknowledged) or ended ones.';
 
 CREATE FUNCTION inventory.update_quantity(reservation uuid, quantity bigint)
-RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_update_quantity';
+RETURNS boolean LANGUAGE c VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'inventory_update_quantity';
 COMMENT ON FUNCTION inventory.update_quantity(uuid, bigint) IS
   'Hold a new quantity (commercetools "Updated"): more is checked against salable stock (IR001), fewer gives units back; on_hand is unchanged. True if it changed, false if it already was that quantity.';
 
 CREATE FUNCTION inventory.expire_stale(batch_size integer DEFAULT 10000)
-RETURNS bigint LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_expire_stale';
+RETURNS bigint LANGUAGE c VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'inventory_expire_stale';
 COMMENT ON FUNCTION inventory.expire_stale(integer) IS
   'Record up to batch_size lapsed holds as expired, earliest deadline first, returning their units to the counters in one short transaction. Returns how many. The background worker calls this; reads are exact without it.';
 
@@ -139,18 +179,24 @@ COMMENT ON FUNCTION inventory.expire_stale(integer) IS
 -- Channels, item settings, policies.
 
 CREATE FUNCTION inventory.set_channel(channel text, reserve boolean DEFAULT true, default_ttl interval DEFAULT NULL)
-RETURNS void LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_set_channel';
+RETURNS void LANGUAGE c VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'inventory_set_channel';
 COMMENT ON FUNCTION inventory.set_channel(text, boolean, interval) IS
   'Create or replace a channel''s rules: reserve = false makes reserve() hold nothing for it and log a skip (Amazon FBA, "Do Not Reserve Quantity"); default_ttl is used when a reservation gives no ttl (M2E Pro: 1 to 14 days); NULL means inventory.default_ttl.';
 
 CREATE FUNCTION inventory.configure_item(sku text, location text DEFAULT 'default', manage_stock boolean DEFAULT NULL,
                                          backorders boolean DEFAULT NULL, safety_stock bigint DEFAULT NULL)
-RETURNS void LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'inventory_configure_item';
+RETURNS void LANGUAGE c VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'inventory_configure_item';
 COMMENT ON FUNCTION inventory.configure_item(text, text, boolean, boolean, bigint) IS
   'Item settings; NULL leaves a setting as it is; creates the item if new. manage_stock = false: reservations are recorded but never limited. backorders = true: reservations may exceed on_hand (shortfall in stock_levels). safety_stock: units kept out of salable.';
 
 CREATE FUNCTION inventory.payment_hold_until(payment_due timestamptz, incomplete boolean DEFAULT false)
-RETURNS timestamptz LANGUAGE c STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'inventory_payment_hold_until';
+RETURNS timestamptz LANGUAGE c STABLE PARALLEL RESTRICTED
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'inventory_payment_hold_until';
 COMMENT ON FUNCTION inventory.payment_hold_until(timestamptz, boolean) IS
   'VTEX''s reservation deadline for an order paid by due date: payment_due plus 4 calendar days when it falls on Sunday to Tuesday, 5 on Wednesday to Friday, 6 on Saturday, 11 for incomplete orders. The weekday is taken in the session''s TimeZone. Use as reserve(..., expires_at => inventory.payment_hold_until(due)).';
 
@@ -159,7 +205,7 @@ COMMENT ON FUNCTION inventory.payment_hold_until(timestamptz, boolean) IS
 
 CREATE FUNCTION inventory.verify()
 RETURNS TABLE (problem text, sku text, location text, reservation uuid, detail text)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT 'held_mismatch', s.sku, s.location, NULL::uuid,
            format('held %s, active reservations hold %s', s.held, COALESCE(a.quantity, 0))
       FROM inventory.stock s
@@ -198,7 +244,7 @@ COMMENT ON FUNCTION inventory.verify() IS
 
 CREATE FUNCTION inventory.reconcile()
 RETURNS TABLE (sku text, location text, held_before bigint, held_after bigint)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     item record;
     actual bigint;
@@ -222,6 +268,40 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION inventory.reconcile() IS
   'Recompute held counters from the reservation rows, log each correction (event reconcile) and return it. Locks only the items it corrects, one at a time.';
+
+---------------------------------------------------------------------------------------
+-- Retention.
+
+CREATE FUNCTION inventory.prune_log(older_than interval)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    cutoff timestamptz;
+    pruned bigint;
+BEGIN
+    IF older_than IS NULL THEN
+        RAISE EXCEPTION 'older_than must not be NULL' USING ERRCODE = '22004';
+    ELSIF older_than <= interval '0' THEN
+        RAISE EXCEPTION 'older_than must be a positive interval' USING ERRCODE = '22023';
+    END IF;
+    cutoff := statement_timestamp() - older_than;
+    -- Ended reservations last changed before the cutoff go with their whole history; active
+    -- ones and their events stay, so verify() stays meaningful. Old rows are touched by no
+    -- one else: reservations in progress are never blocked.
+    WITH gone AS (
+        DELETE FROM inventory.reservation r
+         WHERE r.state IN ('committed', 'released', 'expired') AND r.updated_at < cutoff
+        RETURNING r.id),
+    events AS (
+        DELETE FROM inventory.log l
+         WHERE l.logged_at < cutoff
+           AND (l.reservation_id IS NULL OR l.reservation_id IN (SELECT id FROM gone))
+        RETURNING 1)
+    SELECT count(*) INTO pruned FROM events;
+    RETURN pruned;
+END $$;
+COMMENT ON FUNCTION inventory.prune_log(interval) IS
+  'Delete history older than older_than: log rows of stock events and of reservations that ended before the cutoff, and those reservations. Active reservations and their events are kept. Returns how many log rows went. For the owner (or a maintenance role): not granted to applications.';
 
 ---------------------------------------------------------------------------------------
 -- The background worker.

@@ -70,6 +70,9 @@ CREATE TABLE inventory.log (
     PRIMARY KEY (sku, id)
 );
 CREATE INDEX log_reservation_idx ON inventory.log (reservation_id) WHERE reservation_id IS NOT NULL;
+-- For pruning by age: the log is append-only, so rows are in time order and a BRIN index
+-- stays tiny and costs next to nothing per insert.
+CREATE INDEX log_logged_at_brin ON inventory.log USING brin (logged_at);
 
 COMMENT ON TABLE inventory.log IS
   'Append-only log: one row per reservation action and per stock change. quantity is the units held or freed for reservation events, the change of on_hand for stock events.';
