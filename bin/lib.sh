@@ -81,13 +81,18 @@ logging_collector = off
 CONF
 }
 
+# The command that starts the cluster, as a string (the crash test runs it after kill -9).
+# No Rust backtraces in error DETAILs: clients should see stable messages.
+start_command() {
+  local pg_ctl="env RUST_BACKTRACE=0 RUST_LIB_BACKTRACE=0 $PG_BIN/pg_ctl -D $(cluster_data) -l $CLUSTER_DIR/server.log -w -t 60 start"
+  if is_root; then echo "runuser -u postgres -- $pg_ctl >/dev/null"; else echo "$pg_ctl >/dev/null"; fi
+}
+
 cluster_start() {
   cluster_init
   if cluster_running; then return 0; fi
   say "starting PostgreSQL on port $CLUSTER_PORT"
-  # No Rust backtraces in error DETAILs: clients should see stable messages.
-  as_pg env RUST_BACKTRACE=0 RUST_LIB_BACKTRACE=0 \
-    "$PG_BIN/pg_ctl" -D "$(cluster_data)" -l "$CLUSTER_DIR/server.log" -w -t 60 start >/dev/null
+  sh -c "$(start_command)"
 }
 
 cluster_stop() {

@@ -1,0 +1,149 @@
+//! 32 connections for 60 seconds doing a random mix of every operation, with short ttls so
+//! the worker expires some. Afterwards verify() is empty and every item has
+//! 0 <= held <= on_hand (no item here takes backorders).
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use inventory_reservation_tests::{Client, connect, fresh_sku, insufficient_stock, invariant_violations};
+use rand::Rng;
+use rand::rngs::ThreadRng;
+use rand::seq::SliceRandom;
+
+const CONNECTIONS: usize = 32;
+const SECONDS: u64 = 60;
+
+/// Errors a correct client can meet under this load and handles: insufficient stock, and an
+/// action on a reservation that another step of the mix (or the worker) already ended.
+fn expected(e: &postgres::Error) -> bool {
+    e.code()
+        .is_some_and(|c| *c == insufficient_stock() || c.code() == "IR004")
+}
+
+fn one_step(
+    client: &mut Client,
+    rng: &mut ThreadRng,
+    skus: &[String],
+    mine: &mut Vec<String>,
+) -> Result<(), postgres::Error> {
+    let sku = skus.choose(rng).unwrap();
+    let ttl = format!("{} seconds", rng.gen_range(1..=5));
+    match rng.gen_range(0..100) {
+        0..=29 => {
+            let q: i64 = rng.gen_range(1..=3);
+            let id: Option<String> = client
+                .query_one(
+                    "SELECT inventory.reserve($1, $2, ttl => $3::text::interval)::text",
+                    &[sku, &q, &ttl],
+                )?
+                .get(0);
+            mine.extend(id);
+        }
+        30..=39 => {
+            let mut picked: Vec<&String> = skus.choose_multiple(rng, 3).collect();
+            picked.shuffle(rng);
+            let items: Vec<String> = picked
+                .iter()
+                .map(|s| format!(r#"{{"sku": "{s}", "quantity": 1}}"#))
+                .collect();
+            let ids: Vec<String> = client
+                .query_one(
+                    "SELECT inventory.reserve_many($1::text::jsonb, ttl => $2::text::interval)::text[]",
+                    &[&format!("[{}]", items.join(",")), &ttl],
+                )?
+                .get(0);
+            mine.extend(ids);
+        }
+        40..=79 if !mine.is_empty() => {
+            let id = mine.swap_remove(rng.gen_range(0..mine.len()));
+            let (sql, keep) = match rng.gen_range(0..6) {
+                0 | 1 => ("SELECT inventory.release($1::text::uuid)::text", false),
+                2 => ("SELECT inventory.commit($1::text::uuid)::text", false),
+                3 => ("SELECT inventory.confirm($1::text::uuid)::text", true),
+                4 => ("SELECT inventory.extend($1::text::uuid, '10 seconds')::text", true),
+                _ => ("SELECT inventory.update_quantity($1::text::uuid, 2)::text", true),
+            };
+            client.query_one(sql, &[&id])?;
+            if keep {
+                mine.push(id);
+            }
+        }
+        80..=89 => {
+            client.query_one(
+                "SELECT inventory.adjust_on_hand($1, $2)",
+                &[sku, &rng.gen_range(1i64..=3)],
+            )?;
+        }
+        _ => {
+            // An ERP sync raising stock; the locking read keeps on_hand from ever going under held.
+            let mut tx = client.transaction()?;
+            tx.query_one(
+                "SELECT inventory.set_on_hand($1, (SELECT on_hand + 2 FROM inventory.stock WHERE sku = $1 FOR UPDATE))",
+                &[sku],
+            )?;
+            tx.commit()?;
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn a_minute_of_everything_at_once_leaves_consistent_counters() {
+    let skus: Vec<String> = (0..10).map(|_| fresh_sku("soak")).collect();
+    let mut admin = connect();
+    for sku in &skus {
+        admin.execute("SELECT inventory.set_on_hand($1, 25)", &[sku]).unwrap();
+    }
+    let until = Instant::now() + Duration::from_secs(SECONDS);
+    let workers: Vec<_> = (0..CONNECTIONS)
+        .map(|_| {
+            let skus = skus.clone();
+            thread::spawn(move || {
+                let mut client = connect();
+                let mut rng = rand::thread_rng();
+                let (mut mine, mut ops, mut handled, mut other) = (Vec::new(), 0u64, 0u64, Vec::new());
+                while Instant::now() < until {
+                    ops += 1;
+                    match one_step(&mut client, &mut rng, &skus, &mut mine) {
+                        Ok(()) => {}
+                        Err(e) if expected(&e) => handled += 1,
+                        Err(e) => other.push(format!(
+                            "{e}: {:?}",
+                            e.as_db_error().map(|d| (d.code().code(), d.message()))
+                        )),
+                    }
+                }
+                (ops, handled, other)
+            })
+        })
+        .collect();
+    let (mut ops, mut handled) = (0, 0);
+    for w in workers {
+        let (o, h, other) = w.join().unwrap();
+        assert!(other.is_empty(), "unexpected errors: {other:?}");
+        ops += o;
+        handled += h;
+    }
+    assert_eq!(invariant_violations(&mut admin, &skus), Vec::<String>::new());
+    let problems: Vec<String> = admin
+        .query(
+            "SELECT problem || ' ' || detail FROM inventory.verify() WHERE sku = ANY($1)",
+            &[&skus],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(problems, Vec::<String>::new(), "verify() is empty");
+    let row = admin
+        .query_one(
+            "SELECT count(*) FILTER (WHERE event = 'expire'), count(*) FROM inventory.log WHERE sku = ANY($1)",
+            &[&skus],
+        )
+        .unwrap();
+    let (expired, logged): (i64, i64) = (row.get(0), row.get(1));
+    assert!(expired > 0, "the worker expired some holds during the soak");
+    println!(
+        "{ops} operations by {CONNECTIONS} connections in {SECONDS} s ({handled} refused or already ended), {logged} log rows, {expired} expiries; verify() empty, 0 <= held <= on_hand"
+    );
+}
