@@ -70,6 +70,7 @@ pub(crate) fn passthrough<'a>(datum: Option<pg_sys::Datum>, oid: PgBuiltInOids) 
     }
 }
 
+use pg_sys::BuiltinOid;
 use pg_sys::BuiltinOid::{
     BOOLOID, INT4OID, INT8OID, INTERVALOID, JSONBOID, TEXTARRAYOID, TEXTOID, TIMESTAMPTZOID, UUIDOID,
 };
@@ -129,14 +130,12 @@ pub(crate) static SET_ON_HAND: Statement = Statement {
 // oversells under READ COMMITTED: a blocked updater re-checks the condition on the newest
 // row), the reservation row and its log row.
 
-pub(crate) static HOLD: Statement = Statement {
-    sql: "WITH item AS (
-              UPDATE inventory.stock
-                 SET held = held + $3, updated_at = statement_timestamp()
-               WHERE sku = $1 AND location = $2
-                 AND (NOT manage_stock OR backorders OR on_hand - held - safety_stock >= $3)
-              RETURNING sku, location),
-          hold AS (
+/// The tail shared by HOLD and INSERT_HOLD: for the item the `item` CTE yields, insert the
+/// reservation and its log row and return `(id, expires_at)`. Parameters $3.. are the
+/// quantity, owner, channel, idempotency key, ttl, metadata and absolute deadline.
+macro_rules! hold_for_item {
+    () => {
+        "hold AS (
               INSERT INTO inventory.reservation
                      (sku, location, quantity, owner, channel, idempotency_key, expires_at, metadata)
               SELECT sku, location, $3, $4, $5, $6, COALESCE($9, statement_timestamp() + $7), $8 FROM item
@@ -144,18 +143,33 @@ pub(crate) static HOLD: Statement = Statement {
           logged AS (
               INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
               SELECT sku, id, location, 'reserve', quantity FROM hold)
-          SELECT id, expires_at FROM hold",
-    args: &[
-        TEXTOID,
-        TEXTOID,
-        INT8OID,
-        TEXTOID,
-        TEXTOID,
-        TEXTOID,
-        INTERVALOID,
-        JSONBOID,
-        TIMESTAMPTZOID,
-    ],
+          SELECT id, expires_at FROM hold"
+    };
+}
+
+const HOLD_ARGS: &[BuiltinOid] = &[
+    TEXTOID,
+    TEXTOID,
+    INT8OID,
+    TEXTOID,
+    TEXTOID,
+    TEXTOID,
+    INTERVALOID,
+    JSONBOID,
+    TIMESTAMPTZOID,
+];
+
+pub(crate) static HOLD: Statement = Statement {
+    sql: concat!(
+        "WITH item AS (
+              UPDATE inventory.stock
+                 SET held = held + $3, updated_at = statement_timestamp()
+               WHERE sku = $1 AND location = $2
+                 AND (NOT manage_stock OR backorders OR on_hand - held - safety_stock >= $3)
+              RETURNING sku, location), ",
+        hold_for_item!()
+    ),
+    args: HOLD_ARGS,
 };
 
 /// reserve_many, step 1 per item (in lock order): add `$3` to the item's held counter if it
@@ -171,26 +185,11 @@ pub(crate) static HOLD_COUNTER: Statement = Statement {
 
 /// reserve_many, step 2 per line: the reservation row and its log row (the counter is done).
 pub(crate) static INSERT_HOLD: Statement = Statement {
-    sql: "WITH hold AS (
-              INSERT INTO inventory.reservation
-                     (sku, location, quantity, owner, channel, idempotency_key, expires_at, metadata)
-              VALUES ($1, $2, $3, $4, $5, $6, COALESCE($9, statement_timestamp() + $7), $8)
-              RETURNING id, sku, location, quantity, expires_at),
-          logged AS (
-              INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
-              SELECT sku, id, location, 'reserve', quantity FROM hold)
-          SELECT id, expires_at FROM hold",
-    args: &[
-        TEXTOID,
-        TEXTOID,
-        INT8OID,
-        TEXTOID,
-        TEXTOID,
-        TEXTOID,
-        INTERVALOID,
-        JSONBOID,
-        TIMESTAMPTZOID,
-    ],
+    sql: concat!(
+        "WITH item AS (SELECT $1::text AS sku, $2::text AS location), ",
+        hold_for_item!()
+    ),
+    args: HOLD_ARGS,
 };
 
 /// The reservations behind the per-line keys of an idempotent reserve_many, in key order.
