@@ -230,10 +230,28 @@ pub(crate) static FIND_BY_IDEMPOTENCY_KEY: Statement = Statement {
     args: &[TEXTOID],
 };
 
+/// The tail shared by statements that end holds of one item ($1, $2): give the units of the
+/// rows the CTE `$ended` returned back to the item's counter and return how many there were.
+macro_rules! return_units_of_item {
+    ($ended:ident) => {
+        concat!(
+            "freed AS (SELECT sum(quantity)::bigint AS quantity FROM ",
+            stringify!($ended),
+            "),
+          item AS (
+              UPDATE inventory.stock s SET held = s.held - freed.quantity, updated_at = statement_timestamp()
+                FROM freed
+               WHERE freed.quantity IS NOT NULL AND s.sku = $1 AND s.location = $2)
+          SELECT COALESCE(quantity, 0) FROM freed"
+        )
+    };
+}
+
 /// Expire the lapsed holds of one item and return the units to its counter. Rows another
 /// transaction has locked are skipped: that transaction is ending them itself.
 pub(crate) static EXPIRE_LAPSED_OF_ITEM: Statement = Statement {
-    sql: "WITH lapsed AS (
+    sql: concat!(
+        "WITH lapsed AS (
               UPDATE inventory.reservation r
                  SET state = 'expired', updated_at = statement_timestamp()
                WHERE r.id IN (SELECT id FROM inventory.reservation
@@ -244,12 +262,9 @@ pub(crate) static EXPIRE_LAPSED_OF_ITEM: Statement = Statement {
           logged AS (
               INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
               SELECT sku, id, location, 'expire', quantity FROM lapsed),
-          freed AS (SELECT sum(quantity)::bigint AS quantity FROM lapsed),
-          item AS (
-              UPDATE inventory.stock s SET held = s.held - freed.quantity, updated_at = statement_timestamp()
-                FROM freed
-               WHERE freed.quantity IS NOT NULL AND s.sku = $1 AND s.location = $2)
-          SELECT COALESCE(quantity, 0) FROM freed",
+          ",
+        return_units_of_item!(lapsed)
+    ),
     args: &[TEXTOID, TEXTOID],
 };
 
@@ -312,7 +327,8 @@ pub(crate) static RESIZE_HOLD: Statement = Statement {
 /// set_on_hand ends the item's acknowledged holds without taking their units off again: the
 /// new count from the ERP already excludes them (VTEX). Returns how many units were settled.
 pub(crate) static SETTLE_ACKNOWLEDGED: Statement = Statement {
-    sql: "WITH settled AS (
+    sql: concat!(
+        "WITH settled AS (
               UPDATE inventory.reservation SET state = 'committed', updated_at = statement_timestamp()
                WHERE sku = $1 AND location = $2 AND state = 'acknowledged'
               RETURNING id, sku, location, quantity),
@@ -320,12 +336,9 @@ pub(crate) static SETTLE_ACKNOWLEDGED: Statement = Statement {
               INSERT INTO inventory.log (sku, reservation_id, location, event, quantity, reason)
               SELECT sku, id, location, 'settle', quantity,
                      'set_on_hand: the new count already excludes these units' FROM settled),
-          freed AS (SELECT sum(quantity)::bigint AS quantity FROM settled),
-          item AS (
-              UPDATE inventory.stock s SET held = s.held - freed.quantity, updated_at = statement_timestamp()
-                FROM freed
-               WHERE freed.quantity IS NOT NULL AND s.sku = $1 AND s.location = $2)
-          SELECT COALESCE(quantity, 0) FROM freed",
+          ",
+        return_units_of_item!(settled)
+    ),
     args: &[TEXTOID, TEXTOID],
 };
 
