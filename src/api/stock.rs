@@ -47,17 +47,11 @@ fn set_on_hand(args: &Args) -> ApiResult<i64> {
     let reason: Option<String> = args.get(3);
     validate::optional_reason("reason", reason.as_deref())?;
     Spi::connect_mut(|client| {
-        let salable = change_on_hand(client, &item, "set_on_hand", reason.as_deref(), |_| Ok(quantity))?;
+        change_on_hand(client, &item, "set_on_hand", reason.as_deref(), |_| Ok(quantity))?;
         // The ERP's count already excludes units of acknowledged holds (VTEX): settle them.
         let key = [item.sku.as_str().into(), item.location.as_str().into()];
-        let settled = store::exec_one::<i64>(client, &store::SETTLE_ACKNOWLEDGED, &key)?.unwrap_or(0);
-        let salable = if settled > 0 {
-            item_salable(client, &item)?.unwrap_or(0)
-        } else {
-            salable
-        };
-        salable_changed(client, &item.sku, &item.location)?;
-        Ok(salable)
+        store::exec(client, &store::SETTLE_ACKNOWLEDGED, &key, |_| Ok(()))?;
+        salable_after_change(client, &item)
     })
 }
 
@@ -68,26 +62,32 @@ fn adjust_on_hand(args: &Args) -> ApiResult<i64> {
     let reason: Option<String> = args.get(3);
     validate::optional_reason("reason", reason.as_deref())?;
     Spi::connect_mut(|client| {
-        let salable = change_on_hand(client, &item, "adjust_on_hand", reason.as_deref(), |old| {
+        change_on_hand(client, &item, "adjust_on_hand", reason.as_deref(), |old| {
             let new = old
                 .checked_add(delta)
                 .ok_or_else(|| InventoryError::invalid_argument("delta", "makes on_hand overflow bigint"))?;
             Ok(new.max(0)) // on_hand never goes below zero: shrinkage beyond it is clamped
         })?;
-        salable_changed(client, &item.sku, &item.location)?;
-        Ok(salable)
+        salable_after_change(client, &item)
     })
 }
 
+/// Tell listeners about the item's new salable quantity and return it: once, after every
+/// write of the call is done.
+fn salable_after_change(client: &mut SpiClient<'_>, item: &Item) -> ApiResult<i64> {
+    salable_changed(client, &item.sku, &item.location)?;
+    Ok(item_salable(client, item)?.unwrap_or(0))
+}
+
 /// Lock (or create) the item, compute its new on_hand from the old one, write and log the
-/// change, and return the item's salable quantity afterwards.
+/// change.
 fn change_on_hand(
     client: &mut SpiClient<'_>,
     item: &Item,
     event: &str,
     reason: Option<&str>,
     new_on_hand: impl FnOnce(i64) -> Result<i64, InventoryError>,
-) -> ApiResult<i64> {
+) -> ApiResult<()> {
     let old = lock_or_create(client, item)?;
     let new = new_on_hand(old)?;
     store::exec(
@@ -103,7 +103,7 @@ fn change_on_hand(
         ],
         |_| Ok(()),
     )?;
-    Ok(item_salable(client, item)?.unwrap_or(0))
+    Ok(())
 }
 
 /// Lock the item's row, creating the item (on_hand 0) if it is new; returns on_hand.
