@@ -55,9 +55,44 @@ pub fn choose_deadline(ttl: Option<IntervalParts>, expires_at: Option<i64>, now:
     }
 }
 
+/// Most escrow buckets an item may have: enough for the connections of one busy server.
+pub const MAX_BUCKETS: i32 = 64;
+
+/// How many units to move from an item into one of its `buckets` escrow buckets when a
+/// reserve of `quantity` finds that bucket empty and the item has `free` salable units.
+/// A bucket takes a share of what is left (half of an even split, so the last buckets still
+/// get some) and at least the quantity asked for; None when the item cannot give that.
+/// Small shares near sell-out keep stragglers few; set_on_hand and a refused reserve bring
+/// them back.
+pub fn bucket_grant(free: i64, quantity: i64, buckets: i32) -> Option<i64> {
+    if quantity <= 0 || buckets <= 0 || free < quantity {
+        return None;
+    }
+    let share = free / (2 * i64::from(buckets));
+    Some(share.clamp(quantity, free))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bucket_grant_takes_a_share_and_never_more_than_is_free() {
+        // 100M units over 16 buckets: a bucket takes 1/32 of what is left.
+        assert_eq!(bucket_grant(100_000_000, 1, 16), Some(3_125_000));
+        // 1,000 units: 31 at first, then the shares shrink with what is left.
+        assert_eq!(bucket_grant(1_000, 1, 16), Some(31));
+        assert_eq!(bucket_grant(40, 1, 16), Some(1));
+        // At least the quantity asked for, at most what is free.
+        assert_eq!(bucket_grant(10, 4, 16), Some(4));
+        assert_eq!(bucket_grant(5, 5, 1), Some(5));
+        assert_eq!(bucket_grant(9, 1, 1), Some(4));
+        // Not enough, or nonsense.
+        assert_eq!(bucket_grant(3, 4, 16), None);
+        assert_eq!(bucket_grant(0, 1, 16), None);
+        assert_eq!(bucket_grant(10, 0, 16), None);
+        assert_eq!(bucket_grant(10, 1, 0), None);
+    }
     use Weekday::*;
 
     #[test]

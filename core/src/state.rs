@@ -133,6 +133,20 @@ pub fn decide(stored: ReservationState, lapsed: bool, action: Action) -> Result<
     Ok(step)
 }
 
+/// The actions that end a hold, for the one-statement path: the stored states they end it
+/// from (`reserved` only while its deadline has not passed) and the state it ends in. Any
+/// other case (a repeat, a lapse to record, an illegal move) goes through `decide` under a
+/// row lock. None for actions that keep the hold.
+pub fn ends_hold(action: Action) -> Option<(&'static [ReservationState], ReservationState)> {
+    use ReservationState::*;
+    const ACTIVE: &[ReservationState] = &[Reserved, Confirmed, Acknowledged];
+    match action {
+        Action::Release => Some((ACTIVE, Released)),
+        Action::Commit => Some((ACTIVE, Committed)),
+        _ => None,
+    }
+}
+
 /// An action that makes no sense from the reservation's current state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Illegal {
@@ -159,6 +173,27 @@ mod tests {
     use super::Action::*;
     use super::ReservationState::*;
     use super::*;
+
+    #[test]
+    fn the_one_statement_path_agrees_with_decide() {
+        let actions = [Release, Commit, Expire, Confirm, Acknowledge, Extend, UpdateQuantity];
+        for action in actions {
+            let Some((from, to)) = ends_hold(action) else {
+                continue;
+            };
+            assert!(!to.is_active(), "{action:?} must end the hold");
+            for stored in ReservationState::ALL {
+                let direct = from.contains(&stored);
+                let decided = decide(stored, false, action);
+                assert_eq!(direct, decided == Ok(Step::To(to)), "{action:?} from {stored:?}");
+                // A lapsed reserved hold is never ended directly: its expiry is recorded first.
+                if stored == Reserved {
+                    assert_ne!(decide(stored, true, action), Ok(Step::To(to)));
+                }
+            }
+        }
+        assert!(ends_hold(Confirm).is_none() && ends_hold(Extend).is_none());
+    }
 
     #[test]
     fn names_round_trip() {

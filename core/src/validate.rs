@@ -62,6 +62,18 @@ pub fn non_negative_quantity(argument: &str, value: i64) -> Result<i64> {
     }
 }
 
+/// A number of escrow buckets for a hot item: 0 (none) to MAX_BUCKETS.
+pub fn bucket_count(argument: &str, value: i32) -> Result<i32> {
+    if (0..=crate::policy::MAX_BUCKETS).contains(&value) {
+        Ok(value)
+    } else {
+        Err(InventoryError::invalid_argument(
+            argument,
+            format!("must be between 0 and {}", crate::policy::MAX_BUCKETS),
+        ))
+    }
+}
+
 /// A batch size for maintenance functions.
 pub fn batch_size(argument: &str, value: i32) -> Result<i32> {
     if value > 0 {
