@@ -11,6 +11,7 @@ CREATE TABLE inventory.stock (
     manage_stock boolean     NOT NULL DEFAULT true,
     backorders   boolean     NOT NULL DEFAULT false,
     updated_at   timestamptz NOT NULL DEFAULT statement_timestamp(),
+    buckets      smallint    NOT NULL DEFAULT 0 CHECK (buckets BETWEEN 0 AND 64),
     PRIMARY KEY (sku, location)
 ) WITH (fillfactor = 70);  -- room for HOT updates of the counters on hot items
 
@@ -21,6 +22,23 @@ COMMENT ON COLUMN inventory.stock.held IS 'Units held by active reservations, in
 COMMENT ON COLUMN inventory.stock.safety_stock IS 'Units kept out of the salable quantity.';
 COMMENT ON COLUMN inventory.stock.manage_stock IS 'false: reservations are recorded but never limited (Magento "Manage Stock = No").';
 COMMENT ON COLUMN inventory.stock.backorders IS 'true: reservations may exceed on_hand; the shortfall shows in inventory.stock_levels.';
+COMMENT ON COLUMN inventory.stock.buckets IS 'Hot items: how many escrow buckets reserve spreads over (0: none). Set with inventory.set_buckets().';
+
+-- Escrow for hot items (see README, "Hot items"). Units granted to a bucket are taken out of
+-- the item's salable units (they count in stock.held) and handed out by reserve one bucket
+-- row at a time, so concurrent buyers of one SKU lock different rows. Invariant:
+-- stock.held = units of active reservations + sum(stock_bucket.free).
+CREATE TABLE inventory.stock_bucket (
+    sku      text     NOT NULL,
+    location text     NOT NULL,
+    bucket   smallint NOT NULL CHECK (bucket >= 0),
+    free     bigint   NOT NULL DEFAULT 0 CHECK (free >= 0),
+    PRIMARY KEY (sku, location, bucket)
+) WITH (fillfactor = 50);  -- every reserve updates one of these rows: keep the updates HOT
+
+COMMENT ON TABLE inventory.stock_bucket IS
+  'Escrow buckets of hot items: free units set aside from stock.held for reserve to hand out without locking the item row. Written by the inventory functions only.';
+COMMENT ON COLUMN inventory.stock_bucket.free IS 'Units granted to this bucket and not yet reserved; salable, and counted in stock.held.';
 
 CREATE TABLE inventory.reservation (
     id              uuid        NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
@@ -91,4 +109,5 @@ SELECT pg_catalog.pg_extension_config_dump('inventory.stock', '');
 SELECT pg_catalog.pg_extension_config_dump('inventory.reservation', '');
 SELECT pg_catalog.pg_extension_config_dump('inventory.log', '');
 SELECT pg_catalog.pg_extension_config_dump('inventory.channel', '');
+SELECT pg_catalog.pg_extension_config_dump('inventory.stock_bucket', '');
 SELECT pg_catalog.pg_extension_config_dump('inventory.log_id_seq', '');

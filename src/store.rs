@@ -147,29 +147,149 @@ macro_rules! hold_for_item {
     };
 }
 
-const HOLD_ARGS: &[BuiltinOid] = &[
-    TEXTOID,
-    TEXTOID,
-    INT8OID,
-    TEXTOID,
-    TEXTOID,
-    TEXTOID,
-    INTERVALOID,
-    JSONBOID,
-    TIMESTAMPTZOID,
-];
+/// The parameter types of statements that end in `hold_for_item!`, then any of their own.
+macro_rules! hold_args {
+    ($($extra:ident),*) => {
+        &[TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, INTERVALOID, JSONBOID, TIMESTAMPTZOID, $($extra),*]
+    };
+}
 
-pub(crate) static HOLD: Statement = Statement {
-    sql: concat!(
-        "WITH item AS (
+const HOLD_ARGS: &[BuiltinOid] = hold_args!();
+
+/// Hold units on the item row itself: a conditional counter update, then the reservation.
+/// `$cond` narrows which items may be taken this way.
+macro_rules! hold_on_item {
+    ($cond:literal) => {
+        concat!(
+            "WITH item AS (
               UPDATE inventory.stock
                  SET held = held + $3, updated_at = statement_timestamp()
-               WHERE sku = $1 AND location = $2
+               WHERE sku = $1 AND location = $2 ",
+            $cond,
+            "
                  AND (NOT manage_stock OR backorders OR on_hand - held - safety_stock >= $3)
               RETURNING sku, location), ",
+            hold_for_item!()
+        )
+    };
+}
+
+/// reserve on an item without escrow buckets (and on any item whose stock is not limited).
+/// No row for an item with buckets: reserve takes those through BUCKET_HOLD.
+pub(crate) static HOLD: Statement = Statement {
+    sql: hold_on_item!("AND (buckets = 0 OR NOT manage_stock OR backorders)"),
+    args: HOLD_ARGS,
+};
+
+/// reserve's last try, after the item's buckets were drained: on the item row, buckets or not.
+pub(crate) static HOLD_ON_ITEM: Statement = Statement {
+    sql: hold_on_item!(""),
+    args: HOLD_ARGS,
+};
+
+// Hot items. An item with escrow buckets hands out units from a bucket row, starting with
+// the bucket of the caller's slot ($10, the backend id), so concurrent buyers lock different
+// rows. Lock order: the item row, then its buckets by number. The fast path never waits for
+// a bucket: it skips locked ones.
+
+const BUCKET_ARGS: &[BuiltinOid] = hold_args!(INT4OID);
+
+/// Take units from the first unlocked bucket that has them, starting at the caller's slot;
+/// the item row is only read.
+pub(crate) static BUCKET_HOLD: Statement = Statement {
+    sql: concat!(
+        "WITH start AS (
+              SELECT $10 % s.buckets AS bucket FROM inventory.stock s
+               WHERE s.sku = $1 AND s.location = $2 AND s.buckets > 0
+                 AND s.manage_stock AND NOT s.backorders),
+          mine AS (
+              SELECT b.bucket FROM inventory.stock_bucket b, start
+               WHERE b.sku = $1 AND b.location = $2 AND b.free >= $3
+               ORDER BY b.bucket < start.bucket, b.bucket
+               LIMIT 1
+                 FOR UPDATE OF b SKIP LOCKED),
+          item AS (
+              UPDATE inventory.stock_bucket b SET free = b.free - $3
+                FROM mine
+               WHERE b.sku = $1 AND b.location = $2 AND b.bucket = mine.bucket
+              RETURNING b.sku, b.location), ",
         hold_for_item!()
     ),
-    args: HOLD_ARGS,
+    args: BUCKET_ARGS,
+};
+
+/// Refilling a bucket, step 1: lock the item and read its free units and bucket count; no
+/// row (and no lock taken) when it has no buckets or cannot give $3 units.
+pub(crate) static LOCK_ITEM_FREE: Statement = Statement {
+    sql: "SELECT on_hand - held - safety_stock, buckets::int FROM inventory.stock
+           WHERE sku = $1 AND location = $2 AND buckets > 0 AND manage_stock AND NOT backorders
+             AND on_hand - held - safety_stock >= $3
+             FOR UPDATE",
+    args: &[TEXTOID, TEXTOID, INT8OID],
+};
+
+/// Refilling a bucket, step 2: lock bucket $3 (after the item).
+pub(crate) static LOCK_BUCKET: Statement = Statement {
+    sql: "SELECT bucket::int FROM inventory.stock_bucket WHERE sku = $1 AND location = $2 AND bucket = $3 FOR UPDATE",
+    args: &[TEXTOID, TEXTOID, INT4OID],
+};
+
+/// Both locked: move $11 units from the item to bucket $10 and hold $3 of them.
+pub(crate) static GRANT_HOLD: Statement = Statement {
+    sql: concat!(
+        "WITH granted AS (
+              UPDATE inventory.stock SET held = held + $11, updated_at = statement_timestamp()
+               WHERE sku = $1 AND location = $2
+              RETURNING sku, location),
+          item AS (
+              UPDATE inventory.stock_bucket b SET free = b.free + $11 - $3
+                FROM granted g
+               WHERE b.sku = g.sku AND b.location = g.location AND b.bucket = $10
+              RETURNING b.sku, b.location), ",
+        hold_for_item!()
+    ),
+    args: hold_args!(INT4OID, INT8OID),
+};
+
+/// Bring every bucket's free units back to the item, which the caller has locked: lock all
+/// its buckets in order (waiting for any reserve in flight, so none is missed). Returns the
+/// units.
+pub(crate) static DRAIN_BUCKETS: Statement = Statement {
+    sql: "WITH locked AS MATERIALIZED (
+              SELECT bucket, free FROM inventory.stock_bucket
+               WHERE sku = $1 AND location = $2
+               ORDER BY bucket
+                 FOR UPDATE),
+          total AS (SELECT COALESCE(sum(free), 0)::bigint AS units FROM locked),
+          emptied AS (
+              UPDATE inventory.stock_bucket b SET free = 0
+                FROM locked l
+               WHERE b.sku = $1 AND b.location = $2 AND b.bucket = l.bucket AND l.free > 0),
+          item AS (
+              UPDATE inventory.stock s SET held = s.held - t.units, updated_at = statement_timestamp()
+                FROM total t
+               WHERE t.units > 0 AND s.sku = $1 AND s.location = $2)
+          SELECT units FROM total",
+    args: &[TEXTOID, TEXTOID],
+};
+
+/// The item's bucket count (the caller holds its lock).
+pub(crate) static ITEM_BUCKETS: Statement = Statement {
+    sql: "SELECT buckets::int FROM inventory.stock WHERE sku = $1 AND location = $2",
+    args: &[TEXTOID, TEXTOID],
+};
+
+/// Set the item's bucket count to $3 and make sure buckets 0..$3-1 exist. Rows beyond stay,
+/// drained and unused (no slot maps to them any more).
+pub(crate) static SET_BUCKETS: Statement = Statement {
+    sql: "WITH item AS (
+              UPDATE inventory.stock SET buckets = $3, updated_at = statement_timestamp()
+               WHERE sku = $1 AND location = $2
+              RETURNING sku, location)
+          INSERT INTO inventory.stock_bucket (sku, location, bucket)
+          SELECT i.sku, i.location, n FROM item i, generate_series(0, $3 - 1) n
+          ON CONFLICT (sku, location, bucket) DO NOTHING",
+    args: &[TEXTOID, TEXTOID, INT4OID],
 };
 
 /// reserve_many, step 1 per item (in lock order): add `$3` to the item's held counter if it
@@ -393,12 +513,17 @@ pub(crate) static PLUS_DAYS: Statement = Statement {
     args: &[TIMESTAMPTZOID, INT4OID],
 };
 
-/// End an active hold: set state $2, return its units to the counter (and take them off
-/// on_hand too when $3, i.e. on commit), and log event $4 with reason $5.
-pub(crate) static END_HOLD: Statement = Statement {
-    sql: "WITH ended AS (
+/// The tail of statements that end the hold the CTE `ended` returns: give its units back
+/// to the item (and take them off on_hand too when $3, i.e. on commit), log event $4 with
+/// reason $5, and return the item.
+macro_rules! end_hold {
+    ($cond:literal) => {
+        concat!(
+            "WITH ended AS (
               UPDATE inventory.reservation SET state = $2, updated_at = statement_timestamp()
-               WHERE id = $1
+               WHERE id = $1 ",
+            $cond,
+            "
               RETURNING id, sku, location, quantity),
           item AS (
               UPDATE inventory.stock s
@@ -406,10 +531,27 @@ pub(crate) static END_HOLD: Statement = Statement {
                      on_hand = CASE WHEN $3 THEN GREATEST(s.on_hand - e.quantity, 0) ELSE s.on_hand END,
                      updated_at = statement_timestamp()
                 FROM ended e
-               WHERE s.sku = e.sku AND s.location = e.location)
-          INSERT INTO inventory.log (sku, reservation_id, location, event, quantity, reason)
-          SELECT sku, id, location, $4, quantity, $5 FROM ended",
+               WHERE s.sku = e.sku AND s.location = e.location),
+          logged AS (
+              INSERT INTO inventory.log (sku, reservation_id, location, event, quantity, reason)
+              SELECT sku, id, location, $4, quantity, $5 FROM ended)
+          SELECT sku, location FROM ended"
+        )
+    };
+}
+
+/// End a hold the caller has locked and decided on: set state $2.
+pub(crate) static END_HOLD: Statement = Statement {
+    sql: end_hold!(""),
     args: &[UUIDOID, TEXTOID, BOOLOID, TEXTOID, TEXTOID],
+};
+
+/// release and commit in one statement: end the hold if it is stored in one of the states
+/// $6 (core `ends_hold`) and, when reserved, its deadline has not passed. No row otherwise;
+/// the caller then locks the reservation and decides.
+pub(crate) static END_ACTIVE_HOLD: Statement = Statement {
+    sql: end_hold!("AND state = ANY ($6) AND (state <> 'reserved' OR expires_at > statement_timestamp())"),
+    args: &[UUIDOID, TEXTOID, BOOLOID, TEXTOID, TEXTOID, TEXTARRAYOID],
 };
 
 /// One batch of the sweep: expire up to $1 lapsed holds, earliest deadline first, skipping

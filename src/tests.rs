@@ -830,6 +830,160 @@ mod tests {
 
     // --- repair tools -------------------------------------------------------------------------------
 
+    // --- hot items: escrow buckets ----------------------------------------------------
+
+    fn level(sql_column: &str, sku: &str) -> i64 {
+        one::<i64>(&format!(
+            "SELECT {sql_column} FROM inventory.stock_levels WHERE sku = '{sku}' AND location = 'default'"
+        ))
+    }
+
+    fn verify_problems() -> i64 {
+        one::<i64>("SELECT count(*) FROM inventory.verify()")
+    }
+
+    #[pg_test]
+    fn a_bucketed_item_sells_from_its_buckets_and_counts_them_as_salable() {
+        stock("HOT", 1000);
+        Spi::run("SELECT inventory.set_buckets('HOT', 8)").unwrap();
+        assert_eq!(
+            one::<i64>("SELECT count(*) FROM inventory.stock_bucket WHERE sku = 'HOT'"),
+            8
+        );
+        let id = id_of("SELECT inventory.reserve('HOT', 3)");
+        // The first reserve moved a share (1000 / 16 = 62) into a bucket and held 3 of it.
+        assert_eq!(level("escrowed", "HOT"), 59);
+        assert_eq!(level("reserved", "HOT"), 3);
+        assert_eq!(level("salable", "HOT"), 997);
+        assert_eq!(one::<i64>("SELECT held FROM inventory.stock WHERE sku = 'HOT'"), 62);
+        // The next one comes out of the bucket, without touching the item's counter.
+        id_of("SELECT inventory.reserve('HOT', 2)");
+        assert_eq!(level("escrowed", "HOT"), 57);
+        assert_eq!(one::<i64>("SELECT held FROM inventory.stock WHERE sku = 'HOT'"), 62);
+        // Released units go back to the item.
+        assert!(call_bool("SELECT inventory.release($1)", id));
+        assert_eq!(level("reserved", "HOT"), 2);
+        assert_eq!(level("salable", "HOT"), 998);
+        assert_eq!(verify_problems(), 0);
+    }
+
+    #[pg_test]
+    fn units_stranded_in_other_buckets_are_never_refused() {
+        stock("HOT", 10);
+        Spi::run("SELECT inventory.set_buckets('HOT', 4)").unwrap();
+        // Put 3 units in every bucket, as other sessions would have: 12 > 10, so 3 x 3.
+        Spi::run(
+            "UPDATE inventory.stock_bucket SET free = 3 WHERE sku = 'HOT' AND bucket < 3;
+             UPDATE inventory.stock SET held = 9 WHERE sku = 'HOT'",
+        )
+        .unwrap();
+        assert_eq!(verify_problems(), 0);
+        assert_eq!(level("salable", "HOT"), 10);
+        // 10 units in one go: no single bucket nor the item has them; draining does.
+        id_of("SELECT inventory.reserve('HOT', 10)");
+        assert_eq!(level("salable", "HOT"), 0);
+        assert_eq!(level("escrowed", "HOT"), 0);
+        setup();
+        assert!(error_of("SELECT inventory.reserve('HOT', 1)").starts_with("IR001"));
+        assert_eq!(verify_problems(), 0);
+    }
+
+    #[pg_test]
+    fn a_bucketed_item_sells_exactly_its_stock() {
+        stock("HOT", 50);
+        Spi::run("SELECT inventory.set_buckets('HOT', 16)").unwrap();
+        for _ in 0..50 {
+            id_of("SELECT inventory.reserve('HOT', 1)");
+        }
+        setup();
+        assert!(error_of("SELECT inventory.reserve('HOT', 1)").starts_with("IR001"));
+        assert_eq!(level("reserved", "HOT"), 50);
+        assert_eq!(level("escrowed", "HOT"), 0);
+        assert_eq!(verify_problems(), 0);
+    }
+
+    #[pg_test]
+    fn stock_changes_and_turning_buckets_off_drain_them() {
+        stock("HOT", 100);
+        Spi::run("SELECT inventory.set_buckets('HOT', 4)").unwrap();
+        id_of("SELECT inventory.reserve('HOT', 1)");
+        assert!(level("escrowed", "HOT") > 0);
+        // A lower count must not leave granted units behind to be sold twice.
+        assert_eq!(one::<i64>("SELECT inventory.set_on_hand('HOT', 5)"), 4);
+        assert_eq!(level("escrowed", "HOT"), 0);
+        assert_eq!(one::<i64>("SELECT held FROM inventory.stock WHERE sku = 'HOT'"), 1);
+        id_of("SELECT inventory.reserve('HOT', 1)");
+        Spi::run("SELECT inventory.set_buckets('HOT', 0)").unwrap();
+        assert_eq!(level("escrowed", "HOT"), 0);
+        assert_eq!(level("buckets", "HOT"), 0);
+        // Without buckets reserve takes from the item row again.
+        id_of("SELECT inventory.reserve('HOT', 3)");
+        assert_eq!(one::<i64>("SELECT held FROM inventory.stock WHERE sku = 'HOT'"), 5);
+        assert_eq!(
+            one::<String>(
+                "SELECT string_agg(reason, '; ' ORDER BY id) FROM inventory.reservation_log WHERE event = 'configure_item'"
+            ),
+            "buckets 0 -> 4; buckets 4 -> 0"
+        );
+        assert_eq!(verify_problems(), 0);
+    }
+
+    #[pg_test]
+    fn reserve_many_update_quantity_and_commit_work_on_bucketed_items() {
+        stock("HOT", 24);
+        stock("B", 5);
+        Spi::run("SELECT inventory.set_buckets('HOT', 4)").unwrap();
+        let first = id_of("SELECT inventory.reserve('HOT', 1)");
+        // The bucket took 24 / 8 = 3 units: the item row alone has 21 free, 22 are salable.
+        assert_eq!(level("escrowed", "HOT"), 2);
+        Spi::run(r#"SELECT inventory.reserve_many('[{"sku": "HOT", "quantity": 22}, {"sku": "B", "quantity": 1}]')"#)
+            .unwrap();
+        assert_eq!(level("salable", "HOT"), 1);
+        assert_eq!(level("escrowed", "HOT"), 0);
+        assert!(call_bool("SELECT inventory.update_quantity($1, 2)", first));
+        assert_eq!(level("salable", "HOT"), 0);
+        assert!(call_bool("SELECT inventory.commit($1)", first));
+        assert_eq!(level("salable", "HOT"), 0);
+        assert_eq!(one::<i64>("SELECT on_hand FROM inventory.stock WHERE sku = 'HOT'"), 22);
+        assert_eq!(verify_problems(), 0);
+    }
+
+    #[pg_test]
+    fn set_buckets_validates() {
+        setup();
+        assert!(error_of("SELECT inventory.set_buckets('HOT', -1)").starts_with("22023"));
+        assert!(error_of("SELECT inventory.set_buckets('HOT', 65)").starts_with("22023"));
+        assert!(error_of("SELECT inventory.set_buckets('HOT', NULL)").starts_with("22004"));
+        assert!(error_of("SELECT inventory.set_buckets(NULL, 4)").starts_with("22004"));
+        assert!(error_of("SELECT inventory.set_buckets('', 4)").starts_with("22023"));
+        assert_eq!(one::<i64>("SELECT count(*) FROM inventory.stock"), 0);
+    }
+
+    #[pg_test]
+    fn release_and_commit_take_the_one_statement_path_only_for_active_holds() {
+        stock("A", 5);
+        let id = id_of("SELECT inventory.reserve('A', 2)");
+        assert!(call_bool("SELECT inventory.release($1)", id));
+        assert!(!call_bool("SELECT inventory.release($1)", id));
+        setup();
+        assert!(
+            error_of(&format!("SELECT inventory.commit('{id}')")).starts_with("IR004"),
+            "a released hold cannot be committed"
+        );
+        let lapsed = id_of("SELECT inventory.reserve('A', 1)");
+        lapse_all();
+        // A lapsed hold is recorded as expired, and the release is a repeat.
+        assert!(!call_bool("SELECT inventory.release($1)", lapsed));
+        assert_eq!(
+            one::<String>(&format!(
+                "SELECT state FROM inventory.reservation WHERE id = '{lapsed}'"
+            )),
+            "expired"
+        );
+        assert_eq!(level("salable", "A"), 5);
+        assert_eq!(verify_problems(), 0);
+    }
+
     #[pg_test]
     fn verify_is_empty_when_all_is_well_and_reconcile_repairs_counters() {
         stock("A", 5);

@@ -8,6 +8,7 @@ use pgrx::datum::{DatumWithOid, Interval, TimestampWithTimeZone, Uuid};
 use pgrx::pg_sys::{self, BuiltinOid};
 use pgrx::spi::SpiClient;
 
+use crate::api::buckets;
 use crate::api::stock::{Item, item_salable};
 use crate::errors::ApiResult;
 use crate::fmgr::Args;
@@ -176,26 +177,41 @@ pub(crate) fn insert_hold(
     }))
 }
 
-/// Try `take` (a statement that takes units of `item`); if the item cannot give them, expire
-/// its lapsed holds (they still count in the stored counter) and try once more. Errors with
-/// IR001 or IR002 when the units are not there.
+/// Which try of `take_or_fail` a take is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attempt {
+    /// The usual way.
+    First,
+    /// After lapsed holds were swept and the item's escrow buckets drained into it: take on
+    /// the item row.
+    Again,
+}
+
+/// Try `take` (a statement that takes units of `item`). If the item cannot give them, expire
+/// its lapsed holds (they still count in the stored counters); if the item, read whole, then
+/// has the units, they sit in escrow buckets: drain those into the item and try once more.
+/// Errors with IR001 or IR002 when the units are not there. A refusal is always backed by a
+/// consistent read in which fewer than `quantity` units were salable.
 pub(crate) fn take_or_fail<T>(
     client: &mut SpiClient<'_>,
     item: &Item,
     quantity: i64,
-    mut take: impl FnMut(&mut SpiClient<'_>) -> ApiResult<Option<T>>,
+    mut take: impl FnMut(&mut SpiClient<'_>, Attempt) -> ApiResult<Option<T>>,
 ) -> ApiResult<T> {
-    if let Some(taken) = take(client)? {
+    if let Some(taken) = take(client, Attempt::First)? {
         return Ok(taken);
     }
     let key = [item.sku.as_str().into(), item.location.as_str().into()];
-    let freed = store::exec_one::<i64>(client, &store::EXPIRE_LAPSED_OF_ITEM, &key)?.unwrap_or(0);
-    if freed > 0 {
-        if let Some(taken) = take(client)? {
+    store::exec_one::<i64>(client, &store::EXPIRE_LAPSED_OF_ITEM, &key)?;
+    let mut salable = item_salable(client, item)?;
+    if salable.is_some_and(|units| units >= quantity) {
+        buckets::drain(client, item)?;
+        if let Some(taken) = take(client, Attempt::Again)? {
             return Ok(taken);
         }
+        salable = item_salable(client, item)?;
     }
-    Err(match item_salable(client, item)? {
+    Err(match salable {
         None => InventoryError::unknown_item(&item.sku, &item.location),
         Some(salable) => InventoryError::insufficient_stock(&item.sku, &item.location, quantity, salable),
     }

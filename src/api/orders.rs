@@ -76,7 +76,7 @@ fn reserve_many(args: &Args) -> ApiResult<Option<Vec<Uuid>>> {
                 location: location.clone(),
             };
             let counter = [sku.as_str().into(), location.as_str().into(), (*total).into()];
-            holds::take_or_fail(client, &item, *total, |c| {
+            holds::take_or_fail(client, &item, *total, |c, _| {
                 Ok(store::exec_one::<i32>(c, &store::HOLD_COUNTER, &counter)?)
             })?;
         }

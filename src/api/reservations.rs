@@ -8,8 +8,9 @@ use pgrx::datum::{Interval, TimestampWithTimeZone, Uuid};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
+use crate::api::buckets;
 use crate::api::events::salable_changed;
-use crate::api::holds::{self, ChannelRule, HoldOptions, OptionArgs};
+use crate::api::holds::{self, Attempt, ChannelRule, HoldOptions, OptionArgs};
 use crate::api::stock::Item;
 use crate::errors::{ApiError, ApiResult};
 use crate::fmgr::{Args, sql_function};
@@ -57,15 +58,18 @@ fn reserve(args: &Args) -> ApiResult<Option<Uuid>> {
                 return Ok(Some(id));
             }
         }
-        let hold_args = holds::hold_args(
-            &item,
-            quantity,
-            &options,
-            options.idempotency_key.as_deref(),
-            channel_ttl,
-        )?;
-        let id = holds::take_or_fail(client, &item, quantity, |c| {
-            holds::insert_hold(c, &store::HOLD, &hold_args)
+        let hold_args = || {
+            holds::hold_args(
+                &item,
+                quantity,
+                &options,
+                options.idempotency_key.as_deref(),
+                channel_ttl,
+            )
+        };
+        let id = holds::take_or_fail(client, &item, quantity, |c, attempt| match attempt {
+            Attempt::First => buckets::take(c, &item, quantity, &hold_args),
+            Attempt::Again => holds::insert_hold(c, &store::HOLD_ON_ITEM, &hold_args()?),
         })?;
         salable_changed(client, &item.sku, &item.location)?;
         Ok(Some(id))
@@ -163,6 +167,11 @@ fn with_decision<R>(
 /// changed now, false on a repeat.
 fn transition(args: &Args, action: Action, reason: Option<&str>) -> ApiResult<bool> {
     validate::optional_reason("reason", reason)?;
+    if let Some((from, to)) = state::ends_hold(action) {
+        if end_active_hold(args.required(0, "reservation")?, from, to, action, reason)? {
+            return Ok(true);
+        }
+    }
     with_decision(args, action, |client, r, step| match step {
         Step::To(next @ (ReservationState::Confirmed | ReservationState::Acknowledged)) => {
             store::exec(
@@ -182,6 +191,40 @@ fn transition(args: &Args, action: Action, reason: Option<&str>) -> ApiResult<bo
             Ok(false)
         }
         Step::Repeat => Ok(false),
+    })
+}
+
+/// The common case of release and commit, in one statement: the hold is active, so it ends
+/// now. False when it is not (or not found): the caller then locks it and decides.
+fn end_active_hold(
+    id: Uuid,
+    from: &[ReservationState],
+    to: ReservationState,
+    action: Action,
+    reason: Option<&str>,
+) -> ApiResult<bool> {
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    Spi::connect_mut(|client| {
+        let args = [
+            id.into(),
+            to.as_str().into(),
+            (to == ReservationState::Committed).into(),
+            action.as_str().into(),
+            reason.into(),
+            from.into(),
+        ];
+        let item = store::exec(client, &store::END_ACTIVE_HOLD, &args, |rows| {
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            let row = rows.first();
+            Ok(row.get::<String>(1)?.zip(row.get::<String>(2)?))
+        })?;
+        let Some((sku, location)) = item else {
+            return Ok(false);
+        };
+        salable_changed(client, &sku, &location)?;
+        Ok(true)
     })
 }
 
@@ -256,7 +299,7 @@ fn update_quantity(args: &Args) -> ApiResult<bool> {
             r.item.location.as_str().into(),
             delta.into(),
         ];
-        holds::take_or_fail(client, &r.item, delta, |c| {
+        holds::take_or_fail(client, &r.item, delta, |c, _| {
             Ok(store::exec_one::<i64>(c, &store::RESIZE_HOLD, &resize)?)
         })?;
         Ok(true)

@@ -4,6 +4,7 @@ use inventory_reservation_core::{InventoryError, validate};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
+use crate::api::buckets;
 use crate::api::events::salable_changed;
 use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
@@ -88,6 +89,8 @@ fn change_on_hand(
     reason: Option<&str>,
     new_on_hand: impl FnOnce(i64) -> Result<i64, InventoryError>,
 ) -> ApiResult<()> {
+    // Free bucket units were granted against the old count: bring them back first.
+    buckets::drain(client, item)?;
     let old = lock_or_create(client, item)?;
     let new = new_on_hand(old)?;
     store::exec(
@@ -107,7 +110,7 @@ fn change_on_hand(
 }
 
 /// Lock the item's row, creating the item (on_hand 0) if it is new; returns on_hand.
-fn lock_or_create(client: &mut SpiClient<'_>, item: &Item) -> ApiResult<i64> {
+pub(crate) fn lock_or_create(client: &mut SpiClient<'_>, item: &Item) -> ApiResult<i64> {
     let key = [item.sku.as_str().into(), item.location.as_str().into()];
     if let Some(on_hand) = store::exec_one::<i64>(client, &store::LOCK_ITEM, &key)? {
         return Ok(on_hand);
@@ -127,6 +130,8 @@ fn configure_item(args: &Args) -> ApiResult<()> {
         validate::non_negative_quantity("safety_stock", units)?;
     }
     Spi::connect_mut(|client| {
+        // Settings change what the item may grant: bring free bucket units back first.
+        buckets::drain(client, &item)?;
         lock_or_create(client, &item)?;
         let args = [
             item.sku.as_str().into(),

@@ -55,18 +55,21 @@ pub fn insufficient_stock() -> SqlState {
     SqlState::from_code("IR001")
 }
 
-/// Counter invariants for the given skus: held equals the sum of active holds, never
-/// exceeds on_hand, and nothing is negative. Returns the offending rows as text.
+/// Counter invariants for the given skus: held equals the sum of active holds plus the
+/// free units of the item's escrow buckets, never exceeds on_hand, and nothing is negative.
+/// Returns the offending rows as text.
 pub fn invariant_violations(client: &mut Client, skus: &[String]) -> Vec<String> {
     client
         .query(
-            "SELECT format('%s@%s on_hand=%s held=%s active=%s', s.sku, s.location, s.on_hand, s.held, a.q)
+            "SELECT format('%s@%s on_hand=%s held=%s active=%s escrow=%s', s.sku, s.location, s.on_hand, s.held, a.q, e.free)
                FROM inventory.stock s
                CROSS JOIN LATERAL (SELECT COALESCE(sum(quantity), 0) AS q FROM inventory.reservation r
                                     WHERE r.sku = s.sku AND r.location = s.location
                                       AND r.state IN ('reserved', 'confirmed', 'acknowledged')) a
+               CROSS JOIN LATERAL (SELECT COALESCE(sum(free), 0) AS free FROM inventory.stock_bucket b
+                                    WHERE b.sku = s.sku AND b.location = s.location) e
               WHERE s.sku = ANY($1)
-                AND (s.held <> a.q OR s.held > s.on_hand OR s.held < 0 OR s.on_hand < 0)",
+                AND (s.held <> a.q + e.free OR s.held > s.on_hand OR s.held < 0 OR s.on_hand < 0)",
             &[&skus],
         )
         .unwrap()

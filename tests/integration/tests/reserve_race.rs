@@ -1,4 +1,5 @@
-//! 32 connections race for 100 units of one sku, 10 attempts each: exactly 100 succeed.
+//! 32 connections race for 100 units of one sku, 10 attempts each: exactly 100 succeed,
+//! on an ordinary item and on a hot item spread over escrow buckets.
 
 use std::sync::{Arc, Barrier};
 use std::thread;
@@ -11,10 +12,22 @@ const UNITS: i64 = 100;
 
 #[test]
 fn exactly_the_stock_is_sold_and_nothing_more() {
-    let sku = fresh_sku("race");
+    race("race", 0);
+}
+
+#[test]
+fn exactly_the_stock_is_sold_from_buckets_too() {
+    race("race-buckets", 16);
+}
+
+fn race(prefix: &str, buckets: i32) {
+    let sku = fresh_sku(prefix);
     let mut admin = connect();
     admin
         .execute("SELECT inventory.set_on_hand($1, $2)", &[&sku, &UNITS])
+        .unwrap();
+    admin
+        .execute("SELECT inventory.set_buckets($1, $2)", &[&sku, &buckets])
         .unwrap();
 
     let start = Arc::new(Barrier::new(CONNECTIONS));
@@ -70,5 +83,10 @@ fn exactly_the_stock_is_sold_and_nothing_more() {
         .unwrap()
         .get(0);
     assert_eq!(rows, UNITS);
-    println!("{held} held, {refused} refused with IR001, 0 other errors");
+    let problems: i64 = admin
+        .query_one("SELECT count(*) FROM inventory.verify() WHERE sku = $1", &[&sku])
+        .unwrap()
+        .get(0);
+    assert_eq!(problems, 0, "verify() finds problems");
+    println!("{buckets} buckets: {held} held, {refused} refused with IR001, 0 other errors");
 }

@@ -87,12 +87,23 @@ fn one_step(
     Ok(())
 }
 
+fn is_hot(sku: &str) -> bool {
+    sku.starts_with("soak-hot")
+}
+
 #[test]
 fn a_minute_of_everything_at_once_leaves_consistent_counters() {
-    let skus: Vec<String> = (0..10).map(|_| fresh_sku("soak")).collect();
+    // Half the items are hot: spread over escrow buckets, which set_on_hand, adjust_on_hand,
+    // update_quantity, reserve_many and refusals must drain correctly under this load.
+    let skus: Vec<String> = (0..10)
+        .map(|n| fresh_sku(if n % 2 == 0 { "soak" } else { "soak-hot" }))
+        .collect();
     let mut admin = connect();
     for sku in &skus {
         admin.execute("SELECT inventory.set_on_hand($1, 25)", &[sku]).unwrap();
+        if is_hot(sku) {
+            admin.execute("SELECT inventory.set_buckets($1, 4)", &[sku]).unwrap();
+        }
     }
     let until = Instant::now() + Duration::from_secs(SECONDS);
     let workers: Vec<_> = (0..CONNECTIONS)

@@ -1,0 +1,184 @@
+//! Hot items: escrow buckets. An item with buckets hands out units from the bucket of the
+//! caller's slot, so a flash sale's buyers lock different rows instead of queueing on one.
+//! Units move from the item to a bucket in chunks (core `bucket_grant`) and back whenever
+//! the item needs them whole (a change of on_hand or settings, a reserve the buckets alone
+//! cannot serve). stock.held counts free bucket units, so the item never grants more than
+//! it has. See README, "Hot items".
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+
+use inventory_reservation_core::policy::bucket_grant;
+use inventory_reservation_core::validate;
+use pgrx::datum::{DatumWithOid, Uuid};
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+
+use crate::api::events::salable_changed;
+use crate::api::holds;
+use crate::api::stock::{Item, lock_or_create};
+use crate::errors::ApiResult;
+use crate::fmgr::{Args, sql_function};
+use crate::store;
+
+sql_function!(pg_finfo_inventory_set_buckets, inventory_set_buckets, set_buckets);
+
+/// Items this backend has found to have buckets, so the next reserve goes to its bucket
+/// first. Only a hint: the bucket statements check the item's bucket count themselves.
+const KNOWN_LIMIT: usize = 4096;
+thread_local! {
+    static KNOWN_BUCKETED: RefCell<HashSet<(String, String)>> = RefCell::new(HashSet::new());
+}
+
+fn known(item: &Item) -> bool {
+    KNOWN_BUCKETED.with_borrow(|k| k.contains(&(item.sku.clone(), item.location.clone())))
+}
+
+fn remember(item: &Item, bucketed: bool) {
+    KNOWN_BUCKETED.with_borrow_mut(|k| {
+        let key = (item.sku.clone(), item.location.clone());
+        if !bucketed {
+            k.remove(&key);
+            return;
+        }
+        if k.len() >= KNOWN_LIMIT {
+            k.clear();
+        }
+        k.insert(key);
+    });
+}
+
+/// This backend's slot: its backend id, stable for the session and distinct among the
+/// sessions running at once, so concurrent buyers spread over the buckets.
+fn slot() -> i32 {
+    // SAFETY: a plain integer set once at backend start.
+    unsafe { pg_sys::MyBackendId }
+}
+
+/// reserve's first try: the item row for an ordinary item; a bucket for a hot one,
+/// refilled from the item when none has the units. None when neither can give `quantity`.
+pub(crate) fn take<'a>(
+    client: &mut SpiClient<'_>,
+    item: &Item,
+    quantity: i64,
+    hold_args: &dyn Fn() -> ApiResult<[DatumWithOid<'a>; 9]>,
+) -> ApiResult<Option<Uuid>> {
+    let hinted = known(item);
+    if !hinted {
+        if let Some(id) = holds::insert_hold(client, &store::HOLD, &hold_args()?)? {
+            return Ok(Some(id));
+        }
+    }
+    // A miss can leave locks on buckets it tried (a row that changed under the lock and then
+    // no longer had the units stays locked); the refill below waits for the item, and a
+    // drain holds the item and waits for buckets. In a subtransaction the miss is undone,
+    // locks included, so that cycle cannot form.
+    let bucket_args = with_extra(hold_args()?, [slot().into()]);
+    if let Some(id) = keep_if_some(|| holds::insert_hold(client, &store::BUCKET_HOLD, &bucket_args))? {
+        remember(item, true);
+        return Ok(Some(id));
+    }
+    let key_quantity = [item.sku.as_str().into(), item.location.as_str().into(), quantity.into()];
+    let found = store::exec(client, &store::LOCK_ITEM_FREE, &key_quantity, |rows| {
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let row = rows.first();
+        Ok(row.get::<i64>(1)?.zip(row.get::<i32>(2)?))
+    })?;
+    let Some((free, buckets)) = found else {
+        // No buckets (any more) or too few units on the item row; a stale hint gets one
+        // more try on the item row.
+        remember(item, false);
+        return if hinted {
+            holds::insert_hold(client, &store::HOLD, &hold_args()?)
+        } else {
+            Ok(None)
+        };
+    };
+    remember(item, true);
+    let bucket = slot().rem_euclid(buckets);
+    let key_bucket = [item.sku.as_str().into(), item.location.as_str().into(), bucket.into()];
+    let (Some(_), Some(grant)) = (
+        store::exec_one::<i32>(client, &store::LOCK_BUCKET, &key_bucket)?,
+        bucket_grant(free, quantity, buckets),
+    ) else {
+        return Ok(None);
+    };
+    holds::insert_hold(
+        client,
+        &store::GRANT_HOLD,
+        &with_extra(hold_args()?, [bucket.into(), grant.into()]),
+    )
+}
+
+/// Run `step` in a subtransaction: kept when it returns Some, rolled back (with every row
+/// lock it took) when it returns None or an error. A PostgreSQL error inside propagates and
+/// aborts the whole transaction, subtransaction included, as usual.
+fn keep_if_some<T>(step: impl FnOnce() -> ApiResult<Option<T>>) -> ApiResult<Option<T>> {
+    // SAFETY: the same sequence PL/pgSQL uses for a block with an EXCEPTION clause: the
+    // subtransaction starts and ends inside this call, and the caller's memory context and
+    // resource owner are restored afterwards. The SPI connection was made outside it and
+    // stays; results read inside were copied out before the rollback.
+    unsafe {
+        let context = pg_sys::CurrentMemoryContext;
+        let owner = pg_sys::CurrentResourceOwner;
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        pg_sys::MemoryContextSwitchTo(context);
+        let result = step();
+        if matches!(result, Ok(Some(_))) {
+            pg_sys::ReleaseCurrentSubTransaction();
+        } else {
+            pg_sys::RollbackAndReleaseCurrentSubTransaction();
+        }
+        pg_sys::MemoryContextSwitchTo(context);
+        pg_sys::CurrentResourceOwner = owner;
+        result
+    }
+}
+
+/// `args` followed by `extra`.
+fn with_extra<'a, const N: usize>(args: [DatumWithOid<'a>; 9], extra: [DatumWithOid<'a>; N]) -> Vec<DatumWithOid<'a>> {
+    args.into_iter().chain(extra).collect()
+}
+
+/// Bring every free bucket unit of `item` back to the item row; returns how many. Locks the
+/// item, then its buckets: callers that change on_hand or settings call this first.
+pub(crate) fn drain(client: &mut SpiClient<'_>, item: &Item) -> ApiResult<i64> {
+    let key = [item.sku.as_str().into(), item.location.as_str().into()];
+    store::exec(client, &store::LOCK_ITEM, &key, |_| Ok(()))?;
+    let key = [item.sku.as_str().into(), item.location.as_str().into()];
+    Ok(store::exec_one::<i64>(client, &store::DRAIN_BUCKETS, &key)?.unwrap_or(0))
+}
+
+/// inventory.set_buckets(sku, buckets, location): 0 to 64 escrow buckets for a hot item.
+fn set_buckets(args: &Args) -> ApiResult<()> {
+    let sku: String = args.required(0, "sku")?;
+    let buckets = validate::bucket_count("buckets", args.required(1, "buckets")?)?;
+    let location: String = args.required(2, "location")?;
+    validate::key("sku", &sku)?;
+    validate::key("location", &location)?;
+    let item = Item { sku, location };
+    Spi::connect_mut(|client| {
+        drain(client, &item)?;
+        lock_or_create(client, &item)?;
+        let key = [item.sku.as_str().into(), item.location.as_str().into()];
+        let before = store::exec_one::<i32>(client, &store::ITEM_BUCKETS, &key)?.unwrap_or(0);
+        if before == buckets {
+            return Ok(());
+        }
+        let set = [item.sku.as_str().into(), item.location.as_str().into(), buckets.into()];
+        store::exec(client, &store::SET_BUCKETS, &set, |_| Ok(()))?;
+        let reason = format!("buckets {before} -> {buckets}");
+        let log = [
+            item.sku.as_str().into(),
+            item.location.as_str().into(),
+            "configure_item".into(),
+            0i64.into(),
+            reason.as_str().into(),
+        ];
+        store::exec(client, &store::LOG_ITEM_EVENT, &log, |_| Ok(()))?;
+        salable_changed(client, &item.sku, &item.location)?;
+        Ok(())
+    })
+}
