@@ -1,0 +1,134 @@
+//! ALTER EXTENSION inventory_reservation UPDATE from the previous release (0.1.0) on a
+//! database with live reservations: nothing is lost, the API works on the old rows, and the
+//! schema is the same as a fresh install of the new version.
+
+use inventory_reservation_tests::{Client, connect_to};
+
+const PREVIOUS: &str = "0.1.0";
+
+fn fresh_database(name: &str) -> Client {
+    let mut admin = connect_to("postgres");
+    // One statement per call: DROP and CREATE DATABASE cannot share a transaction.
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    connect_to(name)
+}
+
+/// Everything an install defines, as text, in a stable order: relations with their storage
+/// options, columns, constraints, indexes, view and function definitions, privileges,
+/// comments and the tables pg_dump keeps.
+fn schema_of(client: &mut Client) -> Vec<String> {
+    let queries = [
+        "SELECT format('relation %s %s %s %s %s', c.relname, c.relkind, c.reloptions, c.relacl,
+                       obj_description(c.oid, 'pg_class'))
+           FROM pg_class c WHERE c.relnamespace = 'inventory'::regnamespace ORDER BY 1",
+        "SELECT format('column %s.%s %s %s %s %s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+                       a.attnotnull, pg_get_expr(d.adbin, d.adrelid), col_description(c.oid, a.attnum))
+           FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+           LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+          WHERE c.relnamespace = 'inventory'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+          ORDER BY c.relname, a.attnum",
+        "SELECT format('constraint %s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid))
+           FROM pg_constraint WHERE connamespace = 'inventory'::regnamespace ORDER BY 1",
+        "SELECT format('index %s', pg_get_indexdef(indexrelid))
+           FROM pg_index WHERE indrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'inventory'::regnamespace)
+          ORDER BY 1",
+        "SELECT format('view %s %s', c.relname, pg_get_viewdef(c.oid))
+           FROM pg_class c WHERE c.relnamespace = 'inventory'::regnamespace AND c.relkind = 'v' ORDER BY 1",
+        "SELECT format('function %s %s %s %s', p.oid::regprocedure, pg_get_functiondef(p.oid), p.proacl,
+                       obj_description(p.oid, 'pg_proc'))
+           FROM pg_proc p WHERE p.pronamespace = 'inventory'::regnamespace ORDER BY 1",
+        "SELECT format('dumped %s', t::regclass) FROM pg_extension e, unnest(e.extconfig) t
+          WHERE e.extname = 'inventory_reservation' ORDER BY 1",
+    ];
+    queries
+        .iter()
+        .flat_map(|q| client.query(*q, &[]).unwrap())
+        .map(|row| row.get::<_, String>(0))
+        .collect()
+}
+
+/// What 0.1.0 left behind: two items, holds in every active state, a committed one, and
+/// their log rows, written as 0.1.0's functions write them (its library is gone by the time
+/// an upgrade runs, so the rows are written directly).
+const OLD_ROWS: &str = "
+    INSERT INTO inventory.stock (sku, location, on_hand, held) VALUES ('MUG', 'default', 10, 6), ('CAP', 'berlin', 4, 1);
+    INSERT INTO inventory.reservation (id, sku, location, quantity, state, expires_at) VALUES
+        ('00000000-0000-0000-0000-000000000001', 'MUG', 'default', 2, 'reserved', now() + interval '1 hour'),
+        ('00000000-0000-0000-0000-000000000002', 'MUG', 'default', 3, 'confirmed', NULL),
+        ('00000000-0000-0000-0000-000000000003', 'MUG', 'default', 1, 'acknowledged', NULL),
+        ('00000000-0000-0000-0000-000000000004', 'CAP', 'berlin', 1, 'reserved', now() + interval '1 hour'),
+        ('00000000-0000-0000-0000-000000000005', 'CAP', 'berlin', 1, 'committed', NULL);
+    INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
+    SELECT sku, id, location, 'reserve', quantity FROM inventory.reservation;
+    INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
+    SELECT sku, id, location, 'commit', quantity FROM inventory.reservation WHERE state = 'committed';
+";
+
+#[test]
+fn update_from_the_previous_release_keeps_live_reservations() {
+    let mut old = fresh_database("inventory_upgrade");
+    old.batch_execute(&format!("CREATE EXTENSION inventory_reservation VERSION '{PREVIOUS}'"))
+        .unwrap();
+    old.batch_execute(OLD_ROWS).unwrap();
+    let verify = "SELECT count(*) FROM inventory.verify()";
+    assert_eq!(old.query_one(verify, &[]).unwrap().get::<_, i64>(0), 0);
+
+    old.batch_execute("ALTER EXTENSION inventory_reservation UPDATE")
+        .unwrap();
+    let version: String = old
+        .query_one(
+            "SELECT extversion FROM pg_extension WHERE extname = 'inventory_reservation'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_ne!(version, PREVIOUS);
+
+    // Nothing lost, and the new API works on the old rows.
+    assert_eq!(old.query_one(verify, &[]).unwrap().get::<_, i64>(0), 0);
+    let salable =
+        |c: &mut Client, sku: &str| -> i64 { c.query_one("SELECT inventory.salable_qty($1)", &[&sku]).unwrap().get(0) };
+    assert_eq!(salable(&mut old, "MUG"), 4);
+    let released: bool = old
+        .query_one("SELECT inventory.release('00000000-0000-0000-0000-000000000001')", &[])
+        .unwrap()
+        .get(0);
+    assert!(released);
+    let committed: bool = old
+        .query_one("SELECT inventory.commit('00000000-0000-0000-0000-000000000002')", &[])
+        .unwrap()
+        .get(0);
+    assert!(committed);
+    assert_eq!(salable(&mut old, "MUG"), 6);
+    old.batch_execute("SELECT inventory.set_buckets('MUG', 4); SELECT inventory.reserve('MUG', 5)")
+        .unwrap();
+    old.batch_execute("SELECT inventory.set_on_hand('MUG', 7)").unwrap(); // settles the acknowledged hold
+    assert_eq!(salable(&mut old, "MUG"), 2);
+    assert_eq!(salable(&mut old, "CAP"), 3);
+    assert_eq!(old.query_one(verify, &[]).unwrap().get::<_, i64>(0), 0);
+
+    // The same schema as a fresh install.
+    let mut fresh = fresh_database("inventory_fresh");
+    fresh.batch_execute("CREATE EXTENSION inventory_reservation").unwrap();
+    let (upgraded, installed) = (schema_of(&mut old), schema_of(&mut fresh));
+    let only_upgraded: Vec<_> = upgraded.iter().filter(|l| !installed.contains(l)).collect();
+    let only_installed: Vec<_> = installed.iter().filter(|l| !upgraded.contains(l)).collect();
+    assert!(
+        only_upgraded.is_empty() && only_installed.is_empty(),
+        "upgraded and fresh schemas differ\nonly after the upgrade: {only_upgraded:#?}\nonly in a fresh install: {only_installed:#?}"
+    );
+    println!(
+        "{} schema lines identical after ALTER EXTENSION UPDATE",
+        installed.len()
+    );
+    drop((old, fresh));
+    let mut admin = connect_to("postgres");
+    for db in ["inventory_upgrade", "inventory_fresh"] {
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+            .unwrap();
+    }
+}
