@@ -278,6 +278,16 @@ BEGIN
   RETURN n;
 END $$;
 
+-- A hot SKU: ours spreads it over p_buckets escrow buckets (inventory.set_buckets), as a shop
+-- would for a flash-sale item; the baselines have no such thing and stay as they are.
+CREATE FUNCTION bench.make_hot(p_impl text, p_sku text, p_buckets int) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF p_impl = 'ext' THEN
+    PERFORM inventory.set_buckets(p_sku, p_buckets);
+  END IF;
+END $$;
+
 -- Every reservation row an implementation has written (successes are a difference of two).
 CREATE FUNCTION bench.reservations(p_impl text) RETURNS bigint
 LANGUAGE plpgsql AS $$
@@ -320,8 +330,14 @@ CREATE FUNCTION bench.check_item(p_impl text, p_sku text,
 LANGUAGE plpgsql AS $$
 DECLARE s text := bench.schema_of(p_impl);
 BEGIN
-  EXECUTE format('SELECT on_hand, held FROM %I.stock WHERE sku = $1 AND location = ''default''', s)
-    INTO on_hand, held USING p_sku;
+  IF p_impl = 'ext' THEN
+    -- held without the free units of escrow buckets: what active holds hold.
+    SELECT l.on_hand, l.reserved INTO on_hand, held FROM inventory.stock_levels l
+     WHERE l.sku = p_sku AND l.location = 'default';
+  ELSE
+    EXECUTE format('SELECT on_hand, held FROM %I.stock WHERE sku = $1 AND location = ''default''', s)
+      INTO on_hand, held USING p_sku;
+  END IF;
   EXECUTE format($q$SELECT count(*), COALESCE(sum(quantity), 0)::bigint FROM %I.reservation
                      WHERE sku = $1 AND state IN ('reserved', 'confirmed', 'acknowledged')$q$, s)
     INTO holds, held_units USING p_sku;
@@ -333,7 +349,8 @@ BEGIN
   END IF;
 END $$;
 
--- Items whose held counter differs from the units of their active holds (must be 0).
+-- Items whose held counter differs from the units of their active holds (must be 0). Ours
+-- also counts the free units of escrow buckets in held.
 CREATE FUNCTION bench.counter_mismatches(p_impl text) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE n bigint;
@@ -343,7 +360,9 @@ BEGIN
       LEFT JOIN (SELECT sku, location, sum(quantity) AS units FROM %1$I.reservation
                   WHERE state IN ('reserved', 'confirmed', 'acknowledged')
                   GROUP BY sku, location) a USING (sku, location)
-     WHERE s.held <> COALESCE(a.units, 0)$q$, bench.schema_of(p_impl))
+      LEFT JOIN (SELECT sku, location, sum(free) AS units FROM inventory.stock_bucket
+                  WHERE %2$L = 'ext' GROUP BY sku, location) e USING (sku, location)
+     WHERE s.held <> COALESCE(a.units, 0) + COALESCE(e.units, 0)$q$, bench.schema_of(p_impl), p_impl)
   INTO n;
   RETURN n;
 END $$;
