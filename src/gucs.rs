@@ -14,7 +14,7 @@ pub(crate) static DEFAULT_TTL: GucSetting<Option<CString>> = GucSetting::<Option
 pub(crate) static NOTIFY: GucSetting<bool> = GucSetting::<bool>::new(false);
 pub(crate) static WORKER_ENABLED: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub(crate) static WORKER_NAPTIME_MS: GucSetting<i32> = GucSetting::<i32>::new(10_000);
-pub(crate) static EXPIRE_BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(10_000);
+pub(crate) static EXPIRE_BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(1_000);
 pub(crate) static WORKER_DATABASES: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
 pub(crate) fn init() {
