@@ -285,15 +285,20 @@ BEGIN
           FROM (SELECT b.free FROM inventory.stock_bucket b
                  WHERE b.sku = item.sku AND b.location = item.location
                  ORDER BY b.bucket FOR UPDATE) b;
-        SELECT COALESCE(sum(r.quantity), 0)::bigint + escrowed INTO actual FROM inventory.reservation r
+        SELECT COALESCE(sum(r.quantity), 0)::bigint INTO actual FROM inventory.reservation r
          WHERE r.sku = item.sku AND r.location = item.location
            AND r.state IN ('reserved', 'confirmed', 'acknowledged');
-        CONTINUE WHEN actual = held_before;
+        CONTINUE WHEN actual + escrowed = held_before;
+        -- Bucket units were granted against the wrong counter: take them back too, so none
+        -- that does not exist stays on sale.
+        UPDATE inventory.stock_bucket b SET free = 0
+         WHERE b.sku = item.sku AND b.location = item.location AND b.free > 0;
         UPDATE inventory.stock s SET held = actual, updated_at = statement_timestamp()
          WHERE s.sku = item.sku AND s.location = item.location;
         INSERT INTO inventory.log (sku, location, event, quantity, reason)
         VALUES (item.sku, item.location, 'reconcile', actual - held_before,
-                format('held %s -> %s, the sum of active reservations and free bucket units', held_before, actual));
+                format('held %s -> %s, the sum of active reservations', held_before, actual)
+                || CASE WHEN escrowed > 0 THEN format('; %s free bucket units taken back', escrowed) ELSE '' END);
         sku := item.sku; location := item.location; held_after := actual;
         RETURN NEXT;
     END LOOP;

@@ -8,6 +8,9 @@
 
 ALTER TABLE inventory.stock
     ADD COLUMN buckets smallint NOT NULL DEFAULT 0 CHECK (buckets BETWEEN 0 AND 64);
+COMMENT ON TABLE inventory.stock IS
+  'Stock per (sku, location). held is the sum of active reservations plus the free units of the item''s escrow buckets, kept in the same transaction as the reservation rows. Write it through the inventory functions only.';
+COMMENT ON COLUMN inventory.stock.held IS 'Units held by active reservations, including lapsed ones not yet swept, plus free units granted to escrow buckets; the views subtract both.';
 COMMENT ON COLUMN inventory.stock.buckets IS 'Hot items: how many escrow buckets reserve spreads over (0: none). Set with inventory.set_buckets().';
 
 -- Escrow for hot items (see README, "Hot items"). Units granted to a bucket are taken out of
@@ -133,15 +136,20 @@ BEGIN
           FROM (SELECT b.free FROM inventory.stock_bucket b
                  WHERE b.sku = item.sku AND b.location = item.location
                  ORDER BY b.bucket FOR UPDATE) b;
-        SELECT COALESCE(sum(r.quantity), 0)::bigint + escrowed INTO actual FROM inventory.reservation r
+        SELECT COALESCE(sum(r.quantity), 0)::bigint INTO actual FROM inventory.reservation r
          WHERE r.sku = item.sku AND r.location = item.location
            AND r.state IN ('reserved', 'confirmed', 'acknowledged');
-        CONTINUE WHEN actual = held_before;
+        CONTINUE WHEN actual + escrowed = held_before;
+        -- Bucket units were granted against the wrong counter: take them back too, so none
+        -- that does not exist stays on sale.
+        UPDATE inventory.stock_bucket b SET free = 0
+         WHERE b.sku = item.sku AND b.location = item.location AND b.free > 0;
         UPDATE inventory.stock s SET held = actual, updated_at = statement_timestamp()
          WHERE s.sku = item.sku AND s.location = item.location;
         INSERT INTO inventory.log (sku, location, event, quantity, reason)
         VALUES (item.sku, item.location, 'reconcile', actual - held_before,
-                format('held %s -> %s, the sum of active reservations and free bucket units', held_before, actual));
+                format('held %s -> %s, the sum of active reservations', held_before, actual)
+                || CASE WHEN escrowed > 0 THEN format('; %s free bucket units taken back', escrowed) ELSE '' END);
         sku := item.sku; location := item.location; held_after := actual;
         RETURN NEXT;
     END LOOP;

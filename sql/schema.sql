@@ -16,9 +16,9 @@ CREATE TABLE inventory.stock (
 ) WITH (fillfactor = 70);  -- room for HOT updates of the counters on hot items
 
 COMMENT ON TABLE inventory.stock IS
-  'Stock per (sku, location). held is the sum of active reservations, kept in the same transaction as the reservation rows. Write it through the inventory functions only.';
+  'Stock per (sku, location). held is the sum of active reservations plus the free units of the item''s escrow buckets, kept in the same transaction as the reservation rows. Write it through the inventory functions only.';
 COMMENT ON COLUMN inventory.stock.on_hand IS 'Physical units on hand, as the ERP counts them (set_on_hand, adjust_on_hand, lowered by commit).';
-COMMENT ON COLUMN inventory.stock.held IS 'Units held by active reservations, including lapsed ones not yet swept; the views subtract those.';
+COMMENT ON COLUMN inventory.stock.held IS 'Units held by active reservations, including lapsed ones not yet swept, plus free units granted to escrow buckets; the views subtract both.';
 COMMENT ON COLUMN inventory.stock.safety_stock IS 'Units kept out of the salable quantity.';
 COMMENT ON COLUMN inventory.stock.manage_stock IS 'false: reservations are recorded but never limited (Magento "Manage Stock = No").';
 COMMENT ON COLUMN inventory.stock.backorders IS 'true: reservations may exceed on_hand; the shortfall shows in inventory.stock_levels.';

@@ -189,8 +189,8 @@ pub(crate) static HOLD_ON_ITEM: Statement = Statement {
 
 // Hot items. An item with escrow buckets hands out units from a bucket row, starting with
 // the bucket of the caller's slot ($10, the backend id), so concurrent buyers lock different
-// rows. Lock order: the item row, then its buckets by number. The fast path never waits for
-// a bucket: it skips locked ones.
+// rows. Lock order: the item row, then its buckets by number. Only a drain waits for a
+// bucket; reserve skips locked ones.
 
 const BUCKET_ARGS: &[BuiltinOid] = hold_args!(INT4OID);
 
@@ -228,9 +228,15 @@ pub(crate) static LOCK_ITEM_FREE: Statement = Statement {
     args: &[TEXTOID, TEXTOID, INT8OID],
 };
 
-/// Refilling a bucket, step 2: lock bucket $3 (after the item).
-pub(crate) static LOCK_BUCKET: Statement = Statement {
-    sql: "SELECT bucket::int FROM inventory.stock_bucket WHERE sku = $1 AND location = $2 AND bucket = $3 FOR UPDATE",
+/// Refilling a bucket, step 2 (the item is locked): lock the first bucket from the caller's
+/// slot ($3) that no one else holds. Never waits, so a transaction that holds a bucket and
+/// waits for the item cannot meet us in a cycle.
+pub(crate) static LOCK_FREE_BUCKET: Statement = Statement {
+    sql: "SELECT b.bucket::int FROM inventory.stock_bucket b, inventory.stock s
+           WHERE b.sku = $1 AND b.location = $2 AND s.sku = $1 AND s.location = $2 AND b.bucket < s.buckets
+           ORDER BY b.bucket < $3 % s.buckets, b.bucket
+           LIMIT 1
+             FOR UPDATE OF b SKIP LOCKED",
     args: &[TEXTOID, TEXTOID, INT4OID],
 };
 

@@ -949,6 +949,23 @@ mod tests {
     }
 
     #[pg_test]
+    fn reconcile_takes_back_bucket_units_granted_against_a_wrong_counter() {
+        stock("HOT", 100);
+        Spi::run("SELECT inventory.set_buckets('HOT', 4)").unwrap();
+        id_of("SELECT inventory.reserve('HOT', 1)");
+        assert_eq!(level("escrowed", "HOT"), 11);
+        Spi::run("UPDATE inventory.stock SET held = 5 WHERE sku = 'HOT'").unwrap(); // corrupt it
+        assert_eq!(verify_problems(), 1);
+        assert_eq!(
+            one::<String>("SELECT format('%s %s->%s', sku, held_before, held_after) FROM inventory.reconcile()"),
+            "HOT 5->1"
+        );
+        assert_eq!(level("escrowed", "HOT"), 0);
+        assert_eq!(level("salable", "HOT"), 99);
+        assert_eq!(verify_problems(), 0);
+    }
+
+    #[pg_test]
     fn set_buckets_validates() {
         setup();
         assert!(error_of("SELECT inventory.set_buckets('HOT', -1)").starts_with("22023"));

@@ -97,13 +97,14 @@ pub(crate) fn take<'a>(
         };
     };
     remember(item, true);
-    let bucket = slot().rem_euclid(buckets);
-    let key_bucket = [item.sku.as_str().into(), item.location.as_str().into(), bucket.into()];
-    let (Some(_), Some(grant)) = (
-        store::exec_one::<i32>(client, &store::LOCK_BUCKET, &key_bucket)?,
-        bucket_grant(free, quantity, buckets),
-    ) else {
+    let Some(grant) = bucket_grant(free, quantity, buckets) else {
         return Ok(None);
+    };
+    // The first bucket from the caller's slot that nobody holds; if every one is held (by
+    // reserves still in their transactions), take from the item row, which is locked now.
+    let key_slot = [item.sku.as_str().into(), item.location.as_str().into(), slot().into()];
+    let Some(bucket) = store::exec_one::<i32>(client, &store::LOCK_FREE_BUCKET, &key_slot)? else {
+        return holds::insert_hold(client, &store::HOLD_ON_ITEM, &hold_args()?);
     };
     holds::insert_hold(
         client,
@@ -113,11 +114,12 @@ pub(crate) fn take<'a>(
 }
 
 /// Run `step` in a subtransaction: kept when it returns Some, rolled back (with every row
-/// lock it took) when it returns None or an error. A PostgreSQL error inside propagates and
-/// aborts the whole transaction, subtransaction included, as usual.
+/// lock it took) when it returns None, an error, or raises: a PostgreSQL error inside arrives
+/// as a panic, which is passed on after the rollback, so an enclosing EXCEPTION block finds
+/// the transaction as it left it.
 fn keep_if_some<T>(step: impl FnOnce() -> ApiResult<Option<T>>) -> ApiResult<Option<T>> {
-    // SAFETY: the same sequence PL/pgSQL uses for a block with an EXCEPTION clause: the
-    // subtransaction starts and ends inside this call, and the caller's memory context and
+    // SAFETY: what PL/pgSQL does for a block with an EXCEPTION clause: the subtransaction
+    // starts and ends inside this call on every path, and the caller's memory context and
     // resource owner are restored afterwards. The SPI connection was made outside it and
     // stays; results read inside were copied out before the rollback.
     unsafe {
@@ -125,15 +127,15 @@ fn keep_if_some<T>(step: impl FnOnce() -> ApiResult<Option<T>>) -> ApiResult<Opt
         let owner = pg_sys::CurrentResourceOwner;
         pg_sys::BeginInternalSubTransaction(std::ptr::null());
         pg_sys::MemoryContextSwitchTo(context);
-        let result = step();
-        if matches!(result, Ok(Some(_))) {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(step));
+        if matches!(result, Ok(Ok(Some(_)))) {
             pg_sys::ReleaseCurrentSubTransaction();
         } else {
             pg_sys::RollbackAndReleaseCurrentSubTransaction();
         }
         pg_sys::MemoryContextSwitchTo(context);
         pg_sys::CurrentResourceOwner = owner;
-        result
+        result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 }
 
