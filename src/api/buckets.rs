@@ -14,9 +14,8 @@ use pgrx::datum::{DatumWithOid, Uuid};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
-use crate::api::events::salable_changed;
 use crate::api::holds;
-use crate::api::stock::{Item, lock_or_create};
+use crate::api::stock::{Item, lock_or_create, setting_changed};
 use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
 use crate::store;
@@ -171,16 +170,6 @@ fn set_buckets(args: &Args) -> ApiResult<()> {
         }
         let set = [item.sku.as_str().into(), item.location.as_str().into(), buckets.into()];
         store::exec(client, &store::SET_BUCKETS, &set, |_| Ok(()))?;
-        let reason = format!("buckets {before} -> {buckets}");
-        let log = [
-            item.sku.as_str().into(),
-            item.location.as_str().into(),
-            "configure_item".into(),
-            0i64.into(),
-            reason.as_str().into(),
-        ];
-        store::exec(client, &store::LOG_ITEM_EVENT, &log, |_| Ok(()))?;
-        salable_changed(client, &item.sku, &item.location)?;
-        Ok(())
+        setting_changed(client, &item, &format!("buckets {before} -> {buckets}"))
     })
 }

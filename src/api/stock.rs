@@ -141,18 +141,24 @@ fn configure_item(args: &Args) -> ApiResult<()> {
             safety_stock.into(),
         ];
         if let Some(change) = store::exec_one::<String>(client, &store::CONFIGURE_ITEM, &args)? {
-            let log = [
-                item.sku.as_str().into(),
-                item.location.as_str().into(),
-                "configure_item".into(),
-                0i64.into(),
-                change.as_str().into(),
-            ];
-            store::exec(client, &store::LOG_ITEM_EVENT, &log, |_| Ok(()))?;
-            salable_changed(client, &item.sku, &item.location)?;
+            setting_changed(client, &item, &change)?;
         }
         Ok(())
     })
+}
+
+/// Log a change of an item's settings (event configure_item, `change` as the reason) and tell
+/// listeners, since settings move the salable quantity.
+pub(crate) fn setting_changed(client: &mut SpiClient<'_>, item: &Item, change: &str) -> ApiResult<()> {
+    let log = [
+        item.sku.as_str().into(),
+        item.location.as_str().into(),
+        "configure_item".into(),
+        0i64.into(),
+        change.into(),
+    ];
+    store::exec(client, &store::LOG_ITEM_EVENT, &log, |_| Ok(()))?;
+    salable_changed(client, &item.sku, &item.location)
 }
 
 /// The salable quantity of one item, None when it has no stock record.
