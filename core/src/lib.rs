@@ -3,6 +3,7 @@
 //! The extension crate calls into this; everything here is unit-tested with plain `cargo test`.
 
 pub mod error;
+pub mod id;
 pub mod order;
 pub mod policy;
 pub mod schedule;

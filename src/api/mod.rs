@@ -7,6 +7,7 @@ pub(crate) mod channels;
 pub(crate) mod events;
 pub(crate) mod expiry;
 pub(crate) mod holds;
+pub(crate) mod ids;
 pub(crate) mod orders;
 pub(crate) mod policy;
 pub(crate) mod reservations;

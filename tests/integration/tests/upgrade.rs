@@ -1,10 +1,8 @@
-//! ALTER EXTENSION inventory_reservation UPDATE from the previous release (0.1.0) on a
-//! database with live reservations: nothing is lost, the API works on the old rows, and the
-//! schema is the same as a fresh install of the new version.
+//! ALTER EXTENSION inventory_reservation UPDATE from each earlier release on a database with
+//! live reservations: nothing is lost, the API works on the old rows, and the schema is the
+//! same as a fresh install of the new version.
 
 use inventory_reservation_tests::{Client, connect_to};
-
-const PREVIOUS: &str = "0.1.0";
 
 fn fresh_database(name: &str) -> Client {
     let mut admin = connect_to("postgres");
@@ -50,9 +48,9 @@ fn schema_of(client: &mut Client) -> Vec<String> {
         .collect()
 }
 
-/// What 0.1.0 left behind: two items, holds in every active state, a committed one, and
-/// their log rows, written as 0.1.0's functions write them (its library is gone by the time
-/// an upgrade runs, so the rows are written directly).
+/// What an earlier release left behind: two items, holds in every active state, a committed
+/// one, and their log rows, written as its functions write them (its library is gone by the
+/// time an upgrade runs, so the rows are written directly). The same rows in 0.1.0 and 0.2.0.
 const OLD_ROWS: &str = "
     INSERT INTO inventory.stock (sku, location, on_hand, held) VALUES ('MUG', 'default', 10, 6), ('CAP', 'berlin', 4, 1);
     INSERT INTO inventory.reservation (id, sku, location, quantity, state, expires_at) VALUES
@@ -68,9 +66,23 @@ const OLD_ROWS: &str = "
 ";
 
 #[test]
-fn update_from_the_previous_release_keeps_live_reservations() {
-    let mut old = fresh_database("inventory_upgrade");
-    old.batch_execute(&format!("CREATE EXTENSION inventory_reservation VERSION '{PREVIOUS}'"))
+fn update_from_0_1_0_keeps_live_reservations() {
+    update_keeps_live_reservations("0.1.0");
+}
+
+#[test]
+fn update_from_0_2_0_keeps_live_reservations() {
+    update_keeps_live_reservations("0.2.0");
+}
+
+fn update_keeps_live_reservations(previous: &str) {
+    let suffix = previous.replace('.', "_");
+    let (old_db, fresh_db) = (
+        format!("inventory_upgrade_{suffix}"),
+        format!("inventory_fresh_{suffix}"),
+    );
+    let mut old = fresh_database(&old_db);
+    old.batch_execute(&format!("CREATE EXTENSION inventory_reservation VERSION '{previous}'"))
         .unwrap();
     old.batch_execute(OLD_ROWS).unwrap();
     let verify = "SELECT count(*) FROM inventory.verify()";
@@ -78,14 +90,17 @@ fn update_from_the_previous_release_keeps_live_reservations() {
 
     old.batch_execute("ALTER EXTENSION inventory_reservation UPDATE")
         .unwrap();
-    let version: String = old
+    let (version, newest): (String, String) = old
         .query_one(
-            "SELECT extversion FROM pg_extension WHERE extname = 'inventory_reservation'",
+            "SELECT e.extversion, a.default_version FROM pg_extension e
+               JOIN pg_available_extensions a ON a.name = e.extname
+              WHERE e.extname = 'inventory_reservation'",
             &[],
         )
-        .unwrap()
-        .get(0);
-    assert_ne!(version, PREVIOUS);
+        .map(|row| (row.get(0), row.get(1)))
+        .unwrap();
+    assert_eq!(version, newest, "updated from {previous}");
+    assert_ne!(version, previous);
 
     // Nothing lost, and the new API works on the old rows.
     assert_eq!(old.query_one(verify, &[]).unwrap().get::<_, i64>(0), 0);
@@ -111,7 +126,7 @@ fn update_from_the_previous_release_keeps_live_reservations() {
     assert_eq!(old.query_one(verify, &[]).unwrap().get::<_, i64>(0), 0);
 
     // The same schema as a fresh install.
-    let mut fresh = fresh_database("inventory_fresh");
+    let mut fresh = fresh_database(&fresh_db);
     fresh.batch_execute("CREATE EXTENSION inventory_reservation").unwrap();
     let (upgraded, installed) = (schema_of(&mut old), schema_of(&mut fresh));
     let only_upgraded: Vec<_> = upgraded.iter().filter(|l| !installed.contains(l)).collect();
@@ -121,12 +136,12 @@ fn update_from_the_previous_release_keeps_live_reservations() {
         "upgraded and fresh schemas differ\nonly after the upgrade: {only_upgraded:#?}\nonly in a fresh install: {only_installed:#?}"
     );
     println!(
-        "{} schema lines identical after ALTER EXTENSION UPDATE",
+        "{} schema lines identical after ALTER EXTENSION UPDATE from {previous}",
         installed.len()
     );
     drop((old, fresh));
     let mut admin = connect_to("postgres");
-    for db in ["inventory_upgrade", "inventory_fresh"] {
+    for db in [old_db, fresh_db] {
         admin
             .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
             .unwrap();

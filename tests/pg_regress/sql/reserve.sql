@@ -38,3 +38,9 @@ SELECT inventory.reserve('res-B', 4);
 \echo :LAST_ERROR_SQLSTATE
 
 SELECT event, quantity FROM inventory.reservation_log WHERE sku = 'res-A' ORDER BY id;
+
+-- Ids are UUID version 7: a later hold has a larger id, so new holds append to the indexes.
+SELECT inventory.set_on_hand('res-C', 2);
+SELECT inventory.reserve('res-C', 1) AS earlier \gset
+SELECT substr(:'earlier', 15, 1) AS version,
+       inventory.reserve('res-C', 1) > :'earlier' AS later_sorts_after;

@@ -1,0 +1,27 @@
+//! inventory.uuid_v7(): the default of reservation.id, time-ordered (see core `id`).
+
+use inventory_reservation_core::id::{UNIX_TO_POSTGRES_EPOCH_MICROS, uuid_v7};
+use pgrx::datum::Uuid;
+use pgrx::pg_sys;
+
+use crate::errors::{ApiError, ApiResult};
+use crate::fmgr::{Args, sql_function};
+
+sql_function!(pg_finfo_inventory_uuid_v7, inventory_uuid_v7, new_id);
+
+/// A version 7 UUID for now (the clock, not the transaction's start, so ids made in one
+/// transaction still follow each other), with random bits from the same source as
+/// gen_random_uuid().
+fn new_id(_: &Args) -> ApiResult<Uuid> {
+    let mut random = [0u8; 8];
+    // SAFETY: the buffer is ours and its length is passed along.
+    let ok = unsafe { pg_sys::pg_strong_random(random.as_mut_ptr().cast(), random.len()) };
+    if !ok {
+        return Err(ApiError::Internal(
+            "inventory_reservation: could not generate random values".into(),
+        ));
+    }
+    // SAFETY: reads the system clock.
+    let now = unsafe { pg_sys::GetCurrentTimestamp() };
+    Ok(Uuid::from_bytes(uuid_v7(now + UNIX_TO_POSTGRES_EPOCH_MICROS, random)))
+}
