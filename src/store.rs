@@ -188,30 +188,26 @@ pub(crate) static HOLD_ON_ITEM: Statement = Statement {
 };
 
 // Hot items. An item with escrow buckets hands out units from a bucket row, starting with
-// the bucket of the caller's slot ($10, the backend id), so concurrent buyers lock different
-// rows. Lock order: the item row, then its buckets by number. Only a drain waits for a
+// the caller's own bucket (its backend id modulo the bucket count), so concurrent buyers lock
+// different rows. Lock order: the item row, then its buckets by number. Only a drain waits for a
 // bucket; reserve skips locked ones.
 
 const BUCKET_ARGS: &[BuiltinOid] = hold_args!(INT4OID);
 
-/// Take units from the first unlocked bucket that has them, starting at the caller's slot;
-/// the item row is only read.
+/// Take units from the first unlocked bucket that has them, starting at bucket $10 (the
+/// caller's slot modulo the bucket count). Neither reads nor checks the item row: a bucket has
+/// free units only while its item has buckets and limited stock, because every change of
+/// those settings drains the buckets under lock first.
 pub(crate) static BUCKET_HOLD: Statement = Statement {
     sql: concat!(
-        "WITH start AS (
-              SELECT $10 % s.buckets AS bucket FROM inventory.stock s
-               WHERE s.sku = $1 AND s.location = $2 AND s.buckets > 0
-                 AND s.manage_stock AND NOT s.backorders),
-          mine AS (
-              SELECT b.bucket FROM inventory.stock_bucket b, start
-               WHERE b.sku = $1 AND b.location = $2 AND b.free >= $3
-               ORDER BY b.bucket < start.bucket, b.bucket
-               LIMIT 1
-                 FOR UPDATE OF b SKIP LOCKED),
-          item AS (
+        "WITH item AS (
               UPDATE inventory.stock_bucket b SET free = b.free - $3
-                FROM mine
-               WHERE b.sku = $1 AND b.location = $2 AND b.bucket = mine.bucket
+               WHERE b.sku = $1 AND b.location = $2 AND b.free >= $3
+                 AND b.bucket = (SELECT m.bucket FROM inventory.stock_bucket m
+                                  WHERE m.sku = $1 AND m.location = $2 AND m.free >= $3
+                                  ORDER BY m.bucket < $10, m.bucket
+                                  LIMIT 1
+                                    FOR UPDATE SKIP LOCKED)
               RETURNING b.sku, b.location), ",
         hold_for_item!()
     ),

@@ -929,6 +929,28 @@ mod tests {
     }
 
     #[pg_test]
+    fn a_stale_bucket_count_changes_where_reserve_starts_not_what_it_takes() {
+        stock("HOT", 100);
+        Spi::run("SELECT inventory.set_buckets('HOT', 16)").unwrap();
+        id_of("SELECT inventory.reserve('HOT', 1)"); // this backend now remembers 16
+        Spi::run("SELECT inventory.set_buckets('HOT', 2)").unwrap();
+        for _ in 0..10 {
+            id_of("SELECT inventory.reserve('HOT', 1)");
+        }
+        assert_eq!(
+            one::<i64>("SELECT count(*) FROM inventory.stock_bucket WHERE sku = 'HOT' AND bucket >= 2 AND free > 0"),
+            0
+        );
+        assert_eq!(level("reserved", "HOT"), 11);
+        // Unlimited stock: no buckets are used, whatever this backend remembers.
+        Spi::run("SELECT inventory.configure_item('HOT', manage_stock => false)").unwrap();
+        id_of("SELECT inventory.reserve('HOT', 500)");
+        assert_eq!(level("escrowed", "HOT"), 0);
+        assert_eq!(level("reserved", "HOT"), 511);
+        assert_eq!(verify_problems(), 0);
+    }
+
+    #[pg_test]
     fn reserve_many_update_quantity_and_commit_work_on_bucketed_items() {
         stock("HOT", 24);
         stock("B", 5);

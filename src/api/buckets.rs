@@ -6,7 +6,7 @@
 //! it has. See README, "Hot items".
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use inventory_reservation_core::policy::bucket_grant;
 use inventory_reservation_core::validate;
@@ -22,28 +22,30 @@ use crate::store;
 
 sql_function!(pg_finfo_inventory_set_buckets, inventory_set_buckets, set_buckets);
 
-/// Items this backend has found to have buckets, so the next reserve goes to its bucket
-/// first. Only a hint: the bucket statements check the item's bucket count themselves.
+/// Items this backend has found to have buckets, with their bucket count, so the next
+/// reserve goes straight to its own bucket. Only a hint: a stale count changes which bucket
+/// is tried first, never what may be taken.
 const KNOWN_LIMIT: usize = 4096;
 thread_local! {
-    static KNOWN_BUCKETED: RefCell<HashSet<(String, String)>> = RefCell::new(HashSet::new());
+    static KNOWN_BUCKETED: RefCell<HashMap<(String, String), i32>> = RefCell::new(HashMap::new());
 }
 
-fn known(item: &Item) -> bool {
-    KNOWN_BUCKETED.with_borrow(|k| k.contains(&(item.sku.clone(), item.location.clone())))
+fn known(item: &Item) -> Option<i32> {
+    KNOWN_BUCKETED.with_borrow(|k| k.get(&(item.sku.clone(), item.location.clone())).copied())
 }
 
-fn remember(item: &Item, bucketed: bool) {
+/// Remember `item`'s bucket count; 0 forgets it.
+fn remember(item: &Item, buckets: i32) {
     KNOWN_BUCKETED.with_borrow_mut(|k| {
         let key = (item.sku.clone(), item.location.clone());
-        if !bucketed {
+        if buckets <= 0 {
             k.remove(&key);
             return;
         }
         if k.len() >= KNOWN_LIMIT {
             k.clear();
         }
-        k.insert(key);
+        k.insert(key, buckets);
     });
 }
 
@@ -62,19 +64,28 @@ pub(crate) fn take<'a>(
     quantity: i64,
     hold_args: &dyn Fn() -> ApiResult<[DatumWithOid<'a>; 9]>,
 ) -> ApiResult<Option<Uuid>> {
-    let hinted = known(item);
-    if !hinted {
-        if let Some(id) = holds::insert_hold(client, &store::HOLD, &hold_args()?)? {
-            return Ok(Some(id));
+    let hint = known(item);
+    let buckets = match hint {
+        Some(buckets) => buckets,
+        None => {
+            if let Some(id) = holds::insert_hold(client, &store::HOLD, &hold_args()?)? {
+                return Ok(Some(id));
+            }
+            let key = [item.sku.as_str().into(), item.location.as_str().into()];
+            let buckets = store::exec_one::<i32>(client, &store::ITEM_BUCKETS, &key)?.unwrap_or(0);
+            if buckets == 0 {
+                return Ok(None); // an ordinary item that cannot give the units
+            }
+            remember(item, buckets);
+            buckets
         }
-    }
+    };
     // A miss can leave locks on buckets it tried (a row that changed under the lock and then
-    // no longer had the units stays locked); the refill below waits for the item, and a
-    // drain holds the item and waits for buckets. In a subtransaction the miss is undone,
-    // locks included, so that cycle cannot form.
-    let bucket_args = with_extra(hold_args()?, [slot().into()]);
+    // no longer had the units stays locked); the refill below waits for the item, and a drain
+    // holds the item and waits for buckets. In a subtransaction the miss is undone, locks
+    // included, so that cycle cannot form.
+    let bucket_args = with_extra(hold_args()?, [(slot() % buckets).into()]);
     if let Some(id) = keep_if_some(|| holds::insert_hold(client, &store::BUCKET_HOLD, &bucket_args))? {
-        remember(item, true);
         return Ok(Some(id));
     }
     let key_quantity = [item.sku.as_str().into(), item.location.as_str().into(), quantity.into()];
@@ -86,16 +97,18 @@ pub(crate) fn take<'a>(
         Ok(row.get::<i64>(1)?.zip(row.get::<i32>(2)?))
     })?;
     let Some((free, buckets)) = found else {
-        // No buckets (any more) or too few units on the item row; a stale hint gets one
-        // more try on the item row.
-        remember(item, false);
-        return if hinted {
-            holds::insert_hold(client, &store::HOLD, &hold_args()?)
-        } else {
-            Ok(None)
-        };
+        // Too few units on the item row, or no buckets any more: then the hint was stale, and
+        // the item row itself may have the units.
+        if hint.is_none() {
+            return Ok(None);
+        }
+        let held = holds::insert_hold(client, &store::HOLD, &hold_args()?)?;
+        if held.is_some() {
+            remember(item, 0);
+        }
+        return Ok(held);
     };
-    remember(item, true);
+    remember(item, buckets);
     let Some(grant) = bucket_grant(free, quantity, buckets) else {
         return Ok(None);
     };
