@@ -195,19 +195,26 @@ pub(crate) static HOLD_ON_ITEM: Statement = Statement {
 const BUCKET_ARGS: &[BuiltinOid] = hold_args!(INT4OID);
 
 /// Take units from the first unlocked bucket that has them, starting at bucket $10 (the
-/// caller's slot modulo the bucket count). Neither reads nor checks the item row: a bucket has
-/// free units only while its item has buckets and limited stock, because every change of
-/// those settings drains the buckets under lock first.
+/// caller's slot modulo the bucket count) and wrapping around. Neither reads nor checks the
+/// item row: a bucket has free units only while its item has buckets and limited stock,
+/// because every change of those settings drains the buckets under lock first. Each search
+/// walks the primary key in order (an ORDER BY it cannot serve would make the planner scan
+/// every bucket row of every item, dead versions included); the second runs only when the
+/// first finds nothing.
 pub(crate) static BUCKET_HOLD: Statement = Statement {
     sql: concat!(
         "WITH item AS (
               UPDATE inventory.stock_bucket b SET free = b.free - $3
                WHERE b.sku = $1 AND b.location = $2 AND b.free >= $3
-                 AND b.bucket = (SELECT m.bucket FROM inventory.stock_bucket m
-                                  WHERE m.sku = $1 AND m.location = $2 AND m.free >= $3
-                                  ORDER BY m.bucket < $10, m.bucket
-                                  LIMIT 1
-                                    FOR UPDATE SKIP LOCKED)
+                 AND b.bucket = COALESCE(
+                     (SELECT m.bucket FROM inventory.stock_bucket m
+                       WHERE m.sku = $1 AND m.location = $2 AND m.bucket >= $10 AND m.free >= $3
+                       ORDER BY m.bucket LIMIT 1
+                         FOR UPDATE SKIP LOCKED),
+                     (SELECT m.bucket FROM inventory.stock_bucket m
+                       WHERE m.sku = $1 AND m.location = $2 AND m.bucket < $10 AND m.free >= $3
+                       ORDER BY m.bucket LIMIT 1
+                         FOR UPDATE SKIP LOCKED))
               RETURNING b.sku, b.location), ",
         hold_for_item!()
     ),
