@@ -26,6 +26,13 @@ pub fn uuid_v7(unix_micros: i64, random: [u8; 8]) -> [u8; 16] {
     id
 }
 
+/// The time for a session's next id, given the time of its last one: now, or a microsecond
+/// after the last when the clock has not moved on (or stepped back). Each microsecond has its
+/// own sub-millisecond bits, so a session's ids strictly increase.
+pub fn next_micros(now: i64, last: i64) -> i64 {
+    if now > last { now } else { last.saturating_add(1) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,6 +63,20 @@ mod tests {
             .map(|(n, t)| uuid_v7(*t, if n % 2 == 0 { [0xFF; 8] } else { [0; 8] }))
             .collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:02x?}");
+    }
+
+    #[test]
+    fn a_sessions_ids_increase_even_when_the_clock_does_not() {
+        let mut last = 0;
+        let mut ids = Vec::new();
+        // Three ids in one microsecond, then a clock that steps back.
+        for now in [NOV_2026, NOV_2026, NOV_2026, NOV_2026 - 5_000, NOV_2026 + 10] {
+            last = next_micros(now, last);
+            ids.push(uuid_v7(last, [0xFF; 8]));
+        }
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:02x?}");
+        assert_eq!(next_micros(NOV_2026 + 10, NOV_2026 + 3), NOV_2026 + 10);
+        assert_eq!(next_micros(0, i64::MAX), i64::MAX);
     }
 
     #[test]

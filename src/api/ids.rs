@@ -1,6 +1,8 @@
 //! inventory.uuid_v7(): the default of reservation.id, time-ordered (see core `id`).
 
-use inventory_reservation_core::id::{UNIX_TO_POSTGRES_EPOCH_MICROS, uuid_v7};
+use std::cell::Cell;
+
+use inventory_reservation_core::id::{UNIX_TO_POSTGRES_EPOCH_MICROS, next_micros, uuid_v7};
 use pgrx::datum::Uuid;
 use pgrx::pg_sys;
 
@@ -9,9 +11,14 @@ use crate::fmgr::{Args, sql_function};
 
 sql_function!(pg_finfo_inventory_uuid_v7, inventory_uuid_v7, new_id);
 
-/// A version 7 UUID for now (the clock, not the transaction's start, so ids made in one
-/// transaction still follow each other), with random bits from the same source as
-/// gen_random_uuid().
+thread_local! {
+    /// The time (Unix microseconds) in this session's last id.
+    static LAST_MICROS: Cell<i64> = const { Cell::new(0) };
+}
+
+/// A version 7 UUID for now: the clock, not the transaction's start, and never earlier than
+/// this session's last id, so a session's ids strictly increase (ids of different sessions
+/// sort by time to the microsecond). Random bits from the same source as gen_random_uuid().
 fn new_id(_: &Args) -> ApiResult<Uuid> {
     let mut random = [0u8; 8];
     // SAFETY: the buffer is ours and its length is passed along.
@@ -22,6 +29,8 @@ fn new_id(_: &Args) -> ApiResult<Uuid> {
         ));
     }
     // SAFETY: reads the system clock.
-    let now = unsafe { pg_sys::GetCurrentTimestamp() };
-    Ok(Uuid::from_bytes(uuid_v7(now + UNIX_TO_POSTGRES_EPOCH_MICROS, random)))
+    let now = unsafe { pg_sys::GetCurrentTimestamp() } + UNIX_TO_POSTGRES_EPOCH_MICROS;
+    let micros = next_micros(now, LAST_MICROS.get());
+    LAST_MICROS.set(micros);
+    Ok(Uuid::from_bytes(uuid_v7(micros, random)))
 }

@@ -62,7 +62,7 @@ RESET ROLE;
 -- search_path tricks: objects of the caller's that shadow built-ins are never used by the
 -- API (every function pins search_path to pg_catalog, pg_temp).
 CREATE SCHEMA inventory_test_evil;
-CREATE FUNCTION inventory_test_evil.gen_random_uuid() RETURNS uuid
+CREATE FUNCTION inventory_test_evil.uuid_v7() RETURNS uuid
     LANGUAGE sql AS $$ SELECT '00000000-0000-0000-0000-000000000000'::uuid $$;
 CREATE FUNCTION inventory_test_evil.bigint_minus(bigint, bigint) RETURNS bigint
     LANGUAGE sql AS $$ SELECT 1000000::bigint $$;
