@@ -146,8 +146,9 @@ fn lock_reservation(client: &mut SpiClient<'_>, id: Uuid) -> ApiResult<Locked> {
     })
 }
 
-/// Lock the reservation in argument 0 and decide `action` on it. A lapsed hold met on the way
-/// is recorded as expired (its units return) before the answer.
+/// Lock the reservation in argument 0 and decide `action` on it (a release of a lapsed hold
+/// records its expiry; the other actions refuse it). `apply` notifies listeners itself when
+/// it changes what the item can sell (see `events`).
 fn with_decision<R>(
     args: &Args,
     action: Action,
@@ -157,9 +158,7 @@ fn with_decision<R>(
     Spi::connect_mut(|client| {
         let r = lock_reservation(client, id)?;
         let step = state::decide(r.state, r.lapsed, action).map_err(|i| i.into_error())?;
-        let result = apply(client, &r, step)?;
-        salable_changed(client, &r.item.sku, &r.item.location)?;
-        Ok(result)
+        apply(client, &r, step)
     })
 }
 
@@ -184,10 +183,12 @@ fn transition(args: &Args, action: Action, reason: Option<&str>) -> ApiResult<bo
         }
         Step::To(next) => {
             end_hold(client, r.id, next, action, reason)?;
+            salable_changed(client, &r.item.sku, &r.item.location)?;
             Ok(true)
         }
         Step::RecordExpiry => {
             end_hold(client, r.id, ReservationState::Expired, Action::Expire, None)?;
+            salable_changed(client, &r.item.sku, &r.item.location)?;
             Ok(false)
         }
         Step::Repeat => Ok(false),
@@ -302,6 +303,7 @@ fn update_quantity(args: &Args) -> ApiResult<bool> {
         holds::take_or_fail(client, &r.item, delta, |c, _| {
             Ok(store::exec_one::<i64>(c, &store::RESIZE_HOLD, &resize)?)
         })?;
+        salable_changed(client, &r.item.sku, &r.item.location)?;
         Ok(true)
     })
 }

@@ -37,6 +37,47 @@ fn salable_changes_are_notified_on_commit_only() {
         ]
     );
 
+    // Steps that leave the salable quantity as it is say nothing: confirm, acknowledge,
+    // extend, and repeats. Release does.
+    let id: String = shop
+        .query_one("SELECT inventory.reserve($1, 3)::text", &[&sku])
+        .unwrap()
+        .get(0);
+    assert_eq!(received(&mut listener, &sku).len(), 1);
+    shop.batch_execute(&format!(
+        "SELECT inventory.confirm('{id}'); SELECT inventory.confirm('{id}');
+         SELECT inventory.acknowledge('{id}'); SELECT inventory.update_quantity('{id}', 3)"
+    ))
+    .unwrap();
+    let extended: String = shop
+        .query_one("SELECT inventory.reserve($1, 1)::text", &[&sku])
+        .unwrap()
+        .get(0);
+    assert_eq!(received(&mut listener, &sku).len(), 1);
+    shop.execute(
+        "SELECT inventory.extend($1::text::uuid, interval '1 hour')",
+        &[&extended],
+    )
+    .unwrap();
+    assert!(
+        received(&mut listener, &sku).is_empty(),
+        "confirm, acknowledge, extend and repeats change no salable quantity"
+    );
+    shop.execute("SELECT inventory.update_quantity($1::text::uuid, 2)", &[&extended])
+        .unwrap();
+    for _ in 0..2 {
+        shop.execute("SELECT inventory.release($1::text::uuid)", &[&id])
+            .unwrap();
+    }
+    assert_eq!(
+        received(&mut listener, &sku),
+        vec![
+            format!(r#"{{"sku" : "{sku}", "location" : "default", "salable" : 5}}"#),
+            format!(r#"{{"sku" : "{sku}", "location" : "default", "salable" : 8}}"#),
+        ],
+        "update_quantity and a release are heard once each, the repeat not at all"
+    );
+
     let mut tx = shop.transaction().unwrap();
     tx.execute("SELECT inventory.reserve($1, 5)", &[&sku]).unwrap();
     tx.rollback().unwrap();
