@@ -72,7 +72,7 @@ pub(crate) fn passthrough<'a>(datum: Option<pg_sys::Datum>, oid: PgBuiltInOids) 
 
 use pg_sys::BuiltinOid;
 use pg_sys::BuiltinOid::{
-    BOOLOID, INT4OID, INT8OID, INTERVALOID, JSONBOID, TEXTARRAYOID, TEXTOID, TIMESTAMPTZOID, UUIDOID,
+    BOOLOID, INT4OID, INT8ARRAYOID, INT8OID, INTERVALOID, JSONBOID, TEXTARRAYOID, TEXTOID, TIMESTAMPTZOID, UUIDOID,
 };
 
 /// Lock class for pg_advisory_xact_lock(class, hashtext(key)): "IR" and 1, so our
@@ -282,7 +282,7 @@ pub(crate) static DRAIN_BUCKETS: Statement = Statement {
     args: &[TEXTOID, TEXTOID],
 };
 
-/// The item's bucket count (the caller holds its lock).
+/// The item's bucket count: under the item's lock for set_buckets; as a hint for reserve.
 pub(crate) static ITEM_BUCKETS: Statement = Statement {
     sql: "SELECT buckets::int FROM inventory.stock WHERE sku = $1 AND location = $2",
     args: &[TEXTOID, TEXTOID],
@@ -563,9 +563,9 @@ pub(crate) static END_ACTIVE_HOLD: Statement = Statement {
     args: &[UUIDOID, TEXTOID, BOOLOID, TEXTOID, TEXTOID, TEXTARRAYOID],
 };
 
-/// One batch of the sweep: expire up to $1 lapsed holds, earliest deadline first, skipping
-/// rows in use, and return their units with one counter update per item. One row per item:
-/// sku, location, holds expired.
+/// One batch of the sweep, step 1: record at most $1 lapsed holds as expired (oldest deadline
+/// first) with their log rows, and return the units they free per item, in (sku, location)
+/// order. The items are left to step 2, so they stay locked for as short a time as possible.
 pub(crate) static EXPIRE_BATCH: Statement = Statement {
     sql: "WITH due AS (
               SELECT id FROM inventory.reservation
@@ -580,23 +580,28 @@ pub(crate) static EXPIRE_BATCH: Statement = Statement {
               RETURNING r.id, r.sku, r.location, r.quantity),
           logged AS (
               INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
-              SELECT sku, id, location, 'expire', quantity FROM lapsed),
-          freed AS (
-              SELECT sku, location, sum(quantity)::bigint AS quantity, count(*) AS holds
-                FROM lapsed GROUP BY sku, location),
-          -- Lock the items in (sku, location) order, the order reserve_many uses, so a
-          -- sweep and a whole order never wait for each other in a cycle.
+              SELECT sku, id, location, 'expire', quantity FROM lapsed)
+          SELECT sku, location, sum(quantity)::bigint AS units, count(*) AS holds
+            FROM lapsed GROUP BY sku, location ORDER BY sku, location",
+    args: &[INT4OID],
+};
+
+/// Step 2, the batch's last statement: give the freed units back to their items ($1 skus,
+/// $2 locations, $3 units). Locks the items in (sku, location) order, the order reserve_many
+/// uses, so a sweep and a whole order never wait for each other in a cycle; they stay locked
+/// only for this statement and the commit, not while the batch writes its holds and log rows.
+pub(crate) static RETURN_EXPIRED_UNITS: Statement = Statement {
+    sql: "WITH freed AS (
+              SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS f(sku, location, units)),
           locked AS MATERIALIZED (
-              SELECT s.sku, s.location, f.quantity
+              SELECT s.sku, s.location, f.units
                 FROM inventory.stock s JOIN freed f ON f.sku = s.sku AND f.location = s.location
                ORDER BY s.sku, s.location
-                 FOR UPDATE OF s),
-          items AS (
-              UPDATE inventory.stock s SET held = s.held - l.quantity, updated_at = statement_timestamp()
-                FROM locked l
-               WHERE s.sku = l.sku AND s.location = l.location)
-          SELECT sku, location, holds FROM freed",
-    args: &[INT4OID],
+                 FOR UPDATE OF s)
+          UPDATE inventory.stock s SET held = s.held - l.units, updated_at = statement_timestamp()
+            FROM locked l
+           WHERE s.sku = l.sku AND s.location = l.location",
+    args: &[TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID],
 };
 
 /// Sweeps take turns, so two of them never lock the same items in different orders.

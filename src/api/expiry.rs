@@ -10,6 +10,14 @@ use crate::store;
 
 sql_function!(pg_finfo_inventory_expire_stale, inventory_expire_stale, expire_stale);
 
+/// What a batch freed on one item.
+struct Freed {
+    sku: String,
+    location: String,
+    units: i64,
+    holds: i64,
+}
+
 /// inventory.expire_stale(batch_size): expire at most batch_size lapsed holds; returns how many.
 fn expire_stale(args: &Args) -> ApiResult<i64> {
     let batch = validate::batch_size("batch_size", args.required(0, "batch_size")?)?;
@@ -20,19 +28,32 @@ fn expire_stale(args: &Args) -> ApiResult<i64> {
             &[store::SWEEP_LOCK_CLASS.into()],
             |_| Ok(()),
         )?;
-        let items = store::exec(client, &store::EXPIRE_BATCH, &[batch.into()], |rows| {
-            rows.map(|row| Ok((row.get::<String>(1)?, row.get::<String>(2)?, row.get::<i64>(3)?)))
-                .collect::<Result<Vec<_>, _>>()
+        let freed = store::exec(client, &store::EXPIRE_BATCH, &[batch.into()], |rows| {
+            rows.map(|row| {
+                Ok(Freed {
+                    sku: row.get::<String>(1)?.unwrap_or_default(),
+                    location: row.get::<String>(2)?.unwrap_or_default(),
+                    units: row.get::<i64>(3)?.unwrap_or(0),
+                    holds: row.get::<i64>(4)?.unwrap_or(0),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
         })?;
-        let mut expired = 0;
-        for (sku, location, holds) in items {
-            expired += holds.unwrap_or(0);
-            salable_changed(
-                client,
-                sku.as_deref().unwrap_or_default(),
-                location.as_deref().unwrap_or_default(),
-            )?;
+        if freed.is_empty() {
+            return Ok(0);
         }
-        Ok(expired)
+        let skus: Vec<String> = freed.iter().map(|f| f.sku.clone()).collect();
+        let locations: Vec<String> = freed.iter().map(|f| f.location.clone()).collect();
+        let units: Vec<i64> = freed.iter().map(|f| f.units).collect();
+        store::exec(
+            client,
+            &store::RETURN_EXPIRED_UNITS,
+            &[skus.into(), locations.into(), units.into()],
+            |_| Ok(()),
+        )?;
+        for f in &freed {
+            salable_changed(client, &f.sku, &f.location)?;
+        }
+        Ok(freed.iter().map(|f| f.holds).sum())
     })
 }
