@@ -194,27 +194,47 @@ pub(crate) static HOLD_ON_ITEM: Statement = Statement {
 
 const BUCKET_ARGS: &[BuiltinOid] = hold_args!(INT4OID);
 
+/// The first bucket of item ($1, $2) from bucket `$start` on, wrapping around, that matches
+/// `$cond` and that no other transaction has locked; locks it (NULL when there is none). Two
+/// searches walk the primary key in order, the second only when the first finds nothing: an
+/// ORDER BY the index cannot serve would make the planner scan every bucket row of every hot
+/// item, dead versions included, on each call.
+macro_rules! first_unlocked_bucket {
+    ($start:literal, $cond:literal) => {
+        concat!(
+            "COALESCE(
+                 (SELECT m.bucket FROM inventory.stock_bucket m
+                   WHERE m.sku = $1 AND m.location = $2 AND m.bucket >= ",
+            $start,
+            " AND ",
+            $cond,
+            "
+                   ORDER BY m.bucket LIMIT 1
+                     FOR UPDATE SKIP LOCKED),
+                 (SELECT m.bucket FROM inventory.stock_bucket m
+                   WHERE m.sku = $1 AND m.location = $2 AND m.bucket < ",
+            $start,
+            " AND ",
+            $cond,
+            "
+                   ORDER BY m.bucket LIMIT 1
+                     FOR UPDATE SKIP LOCKED))"
+        )
+    };
+}
+
 /// Take units from the first unlocked bucket that has them, starting at bucket $10 (the
-/// caller's slot modulo the bucket count) and wrapping around. Neither reads nor checks the
-/// item row: a bucket has free units only while its item has buckets and limited stock,
-/// because every change of those settings drains the buckets under lock first. Each search
-/// walks the primary key in order (an ORDER BY it cannot serve would make the planner scan
-/// every bucket row of every item, dead versions included); the second runs only when the
-/// first finds nothing.
+/// caller's slot modulo the bucket count). Neither reads nor checks the item row: a bucket has
+/// free units only while its item has buckets and limited stock, because every change of
+/// those settings drains the buckets under lock first.
 pub(crate) static BUCKET_HOLD: Statement = Statement {
     sql: concat!(
         "WITH item AS (
               UPDATE inventory.stock_bucket b SET free = b.free - $3
                WHERE b.sku = $1 AND b.location = $2 AND b.free >= $3
-                 AND b.bucket = COALESCE(
-                     (SELECT m.bucket FROM inventory.stock_bucket m
-                       WHERE m.sku = $1 AND m.location = $2 AND m.bucket >= $10 AND m.free >= $3
-                       ORDER BY m.bucket LIMIT 1
-                         FOR UPDATE SKIP LOCKED),
-                     (SELECT m.bucket FROM inventory.stock_bucket m
-                       WHERE m.sku = $1 AND m.location = $2 AND m.bucket < $10 AND m.free >= $3
-                       ORDER BY m.bucket LIMIT 1
-                         FOR UPDATE SKIP LOCKED))
+                 AND b.bucket = ",
+        first_unlocked_bucket!("$10", "m.free >= $3"),
+        "
               RETURNING b.sku, b.location), ",
         hold_for_item!()
     ),
@@ -231,16 +251,12 @@ pub(crate) static LOCK_ITEM_FREE: Statement = Statement {
     args: &[TEXTOID, TEXTOID, INT8OID],
 };
 
-/// Refilling a bucket, step 2 (the item is locked): lock the first bucket from the caller's
-/// slot ($3) that no one else holds. Never waits, so a transaction that holds a bucket and
-/// waits for the item cannot meet us in a cycle.
+/// Refilling a bucket, step 2 (the item is locked): lock the first of its $4 buckets from
+/// bucket $3 (the caller's slot modulo $4) that no one else holds. Never waits, so a
+/// transaction that holds a bucket and waits for the item cannot meet us in a cycle.
 pub(crate) static LOCK_FREE_BUCKET: Statement = Statement {
-    sql: "SELECT b.bucket::int FROM inventory.stock_bucket b, inventory.stock s
-           WHERE b.sku = $1 AND b.location = $2 AND s.sku = $1 AND s.location = $2 AND b.bucket < s.buckets
-           ORDER BY b.bucket < $3 % s.buckets, b.bucket
-           LIMIT 1
-             FOR UPDATE OF b SKIP LOCKED",
-    args: &[TEXTOID, TEXTOID, INT4OID],
+    sql: concat!("SELECT ", first_unlocked_bucket!("$3", "m.bucket < $4"), "::int"),
+    args: &[TEXTOID, TEXTOID, INT4OID, INT4OID],
 };
 
 /// Both locked: move $11 units from the item to bucket $10 and hold $3 of them.

@@ -114,8 +114,13 @@ pub(crate) fn take<'a>(
     };
     // The first bucket from the caller's slot that nobody holds; if every one is held (by
     // reserves still in their transactions), take from the item row, which is locked now.
-    let key_slot = [item.sku.as_str().into(), item.location.as_str().into(), slot().into()];
-    let Some(bucket) = store::exec_one::<i32>(client, &store::LOCK_FREE_BUCKET, &key_slot)? else {
+    let from = [
+        item.sku.as_str().into(),
+        item.location.as_str().into(),
+        (slot() % buckets).into(),
+        buckets.into(),
+    ];
+    let Some(bucket) = store::exec_one::<i32>(client, &store::LOCK_FREE_BUCKET, &from)? else {
         return holds::insert_hold(client, &store::HOLD_ON_ITEM, &hold_args()?);
     };
     holds::insert_hold(
