@@ -71,8 +71,7 @@ pub(crate) fn take<'a>(
             if let Some(id) = holds::insert_hold(client, &store::HOLD, &hold_args()?)? {
                 return Ok(Some(id));
             }
-            let key = [item.sku.as_str().into(), item.location.as_str().into()];
-            let buckets = store::exec_one::<i32>(client, &store::ITEM_BUCKETS, &key)?.unwrap_or(0);
+            let buckets = store::exec_one::<i32>(client, &store::ITEM_BUCKETS, &item.key())?.unwrap_or(0);
             if buckets == 0 {
                 return Ok(None); // an ordinary item that cannot give the units
             }
@@ -164,10 +163,8 @@ fn with_extra<'a, const N: usize>(args: [DatumWithOid<'a>; 9], extra: [DatumWith
 /// Bring every free bucket unit of `item` back to the item row; returns how many. Locks the
 /// item, then its buckets: callers that change on_hand or settings call this first.
 pub(crate) fn drain(client: &mut SpiClient<'_>, item: &Item) -> ApiResult<i64> {
-    let key = [item.sku.as_str().into(), item.location.as_str().into()];
-    store::exec(client, &store::LOCK_ITEM, &key, |_| Ok(()))?;
-    let key = [item.sku.as_str().into(), item.location.as_str().into()];
-    Ok(store::exec_one::<i64>(client, &store::DRAIN_BUCKETS, &key)?.unwrap_or(0))
+    store::exec(client, &store::LOCK_ITEM, &item.key(), |_| Ok(()))?;
+    Ok(store::exec_one::<i64>(client, &store::DRAIN_BUCKETS, &item.key())?.unwrap_or(0))
 }
 
 /// inventory.set_buckets(sku, buckets, location): 0 to 64 escrow buckets for a hot item.
@@ -181,8 +178,7 @@ fn set_buckets(args: &Args) -> ApiResult<()> {
     Spi::connect_mut(|client| {
         drain(client, &item)?;
         lock_or_create(client, &item)?;
-        let key = [item.sku.as_str().into(), item.location.as_str().into()];
-        let before = store::exec_one::<i32>(client, &store::ITEM_BUCKETS, &key)?.unwrap_or(0);
+        let before = store::exec_one::<i32>(client, &store::ITEM_BUCKETS, &item.key())?.unwrap_or(0);
         if before == buckets {
             return Ok(());
         }

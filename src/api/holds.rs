@@ -201,8 +201,7 @@ pub(crate) fn take_or_fail<T>(
     if let Some(taken) = take(client, Attempt::First)? {
         return Ok(taken);
     }
-    let key = [item.sku.as_str().into(), item.location.as_str().into()];
-    store::exec_one::<i64>(client, &store::EXPIRE_LAPSED_OF_ITEM, &key)?;
+    store::exec_one::<i64>(client, &store::EXPIRE_LAPSED_OF_ITEM, &item.key())?;
     let mut salable = item_salable(client, item)?;
     if salable.is_some_and(|units| units >= quantity) {
         buckets::drain(client, item)?;

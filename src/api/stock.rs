@@ -1,6 +1,7 @@
 //! Stock levels: set_on_hand, adjust_on_hand, salable_qty, is_salable.
 
 use inventory_reservation_core::{InventoryError, validate};
+use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
@@ -39,6 +40,11 @@ impl Item {
         validate::key("location", &location)?;
         Ok(Item { sku, location })
     }
+
+    /// The (sku, location) parameters of the statements that address one item.
+    pub(crate) fn key(&self) -> [DatumWithOid<'_>; 2] {
+        [self.sku.as_str().into(), self.location.as_str().into()]
+    }
 }
 
 /// inventory.set_on_hand(sku, quantity, location, reason): absolute level from the ERP.
@@ -50,8 +56,7 @@ fn set_on_hand(args: &Args) -> ApiResult<i64> {
     Spi::connect_mut(|client| {
         change_on_hand(client, &item, "set_on_hand", reason.as_deref(), |_| Ok(quantity))?;
         // The ERP's count already excludes units of acknowledged holds (VTEX): settle them.
-        let key = [item.sku.as_str().into(), item.location.as_str().into()];
-        store::exec(client, &store::SETTLE_ACKNOWLEDGED, &key, |_| Ok(()))?;
+        store::exec(client, &store::SETTLE_ACKNOWLEDGED, &item.key(), |_| Ok(()))?;
         salable_after_change(client, &item)
     })
 }
@@ -111,12 +116,11 @@ fn change_on_hand(
 
 /// Lock the item's row, creating the item (on_hand 0) if it is new; returns on_hand.
 pub(crate) fn lock_or_create(client: &mut SpiClient<'_>, item: &Item) -> ApiResult<i64> {
-    let key = [item.sku.as_str().into(), item.location.as_str().into()];
-    if let Some(on_hand) = store::exec_one::<i64>(client, &store::LOCK_ITEM, &key)? {
+    if let Some(on_hand) = store::exec_one::<i64>(client, &store::LOCK_ITEM, &item.key())? {
         return Ok(on_hand);
     }
-    store::exec(client, &store::CREATE_ITEM, &key, |_| Ok(()))?;
-    Ok(store::exec_one::<i64>(client, &store::LOCK_ITEM, &key)?.unwrap_or(0))
+    store::exec(client, &store::CREATE_ITEM, &item.key(), |_| Ok(()))?;
+    Ok(store::exec_one::<i64>(client, &store::LOCK_ITEM, &item.key())?.unwrap_or(0))
 }
 
 /// inventory.configure_item(sku, location, manage_stock, backorders, safety_stock): item
@@ -163,11 +167,7 @@ pub(crate) fn setting_changed(client: &mut SpiClient<'_>, item: &Item, change: &
 
 /// The salable quantity of one item, None when it has no stock record.
 pub(crate) fn item_salable(client: &mut SpiClient<'_>, item: &Item) -> ApiResult<Option<i64>> {
-    Ok(store::exec_one::<i64>(
-        client,
-        &store::SALABLE_OF_ITEM,
-        &[item.sku.as_str().into(), item.location.as_str().into()],
-    )?)
+    Ok(store::exec_one::<i64>(client, &store::SALABLE_OF_ITEM, &item.key())?)
 }
 
 /// inventory.salable_qty(sku, location): on_hand - held - safety_stock, never negative.
