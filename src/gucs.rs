@@ -15,6 +15,7 @@ pub(crate) static NOTIFY: GucSetting<bool> = GucSetting::<bool>::new(false);
 pub(crate) static WORKER_ENABLED: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub(crate) static WORKER_NAPTIME_MS: GucSetting<i32> = GucSetting::<i32>::new(10_000);
 pub(crate) static EXPIRE_BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(1_000);
+pub(crate) static EXPIRE_BATCH_DELAY_MS: GucSetting<i32> = GucSetting::<i32>::new(0);
 pub(crate) static WORKER_DATABASES: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
 pub(crate) fn init() {
@@ -61,6 +62,16 @@ pub(crate) fn init() {
         1_000_000,
         GucContext::Sighup,
         GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"inventory.expire_batch_delay",
+        c"Pause of the expiry worker after each full batch, while it works through a backlog.",
+        c"0 (the default) sweeps a backlog at full speed. A pause leaves the CPU to the sessions, as autovacuum_vacuum_cost_delay does for vacuum; reads stay exact meanwhile, since lapsed holds are subtracted at read time. Reload to apply.",
+        &EXPIRE_BATCH_DELAY_MS,
+        0,
+        10_000,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
     );
     GucRegistry::define_string_guc(
         c"inventory.worker_databases",

@@ -13,6 +13,7 @@ use pgrx::prelude::*;
 use crate::gucs;
 use crate::worker::launcher::reload_config;
 use crate::worker::registry;
+use crate::worker::shutdown_requested;
 
 /// Park when the next pass is further away than this; stay and sleep when it is sooner.
 const PARK_AFTER_US: i64 = 5_000_000;
@@ -40,7 +41,7 @@ pub extern "C-unwind" fn inventory_reservation_expiry_main(arg: pg_sys::Datum) {
     unsafe { pg_sys::before_shmem_exit(Some(on_exit), pg_sys::Datum::from(pid)) };
     let name = database_name();
 
-    while !BackgroundWorker::sigterm_received() {
+    while !shutdown_requested() {
         if BackgroundWorker::sighup_received() {
             reload_config();
         }
@@ -68,6 +69,9 @@ pub extern "C-unwind" fn inventory_reservation_expiry_main(arg: pg_sys::Datum) {
 fn sleep_until_wake(db: pg_sys::Oid) -> bool {
     loop {
         let (now, wake) = (now(), registry::wake_at(db));
+        if shutdown_requested() {
+            return false;
+        }
         if now >= wake {
             return true;
         }
@@ -88,6 +92,9 @@ fn sweep(db: pg_sys::Oid) -> Option<(i64, Option<i64>)> {
     let batch = gucs::EXPIRE_BATCH_SIZE.get();
     let mut total = 0;
     loop {
+        if shutdown_requested() || !gucs::WORKER_ENABLED.get() {
+            return Some((total, None)); // between batches: stop a long backlog promptly
+        }
         let pass = BackgroundWorker::transaction(move || {
             PgTryBuilder::new(move || {
                 if !extension_installed() {
@@ -118,6 +125,32 @@ fn sweep(db: pg_sys::Oid) -> Option<(i64, Option<i64>)> {
         total += pass.0;
         if pass.0 < i64::from(batch) {
             return Some((total, pass.1));
+        }
+        // A backlog: yield the CPU to the sessions between batches, as vacuum's cost delay does.
+        // No locks are held here. On SIGTERM the pass ends; the caller sees the signal.
+        let delay_us = i64::from(gucs::EXPIRE_BATCH_DELAY_MS.get()) * 1000;
+        if delay_us > 0 && !pause_until(now() + delay_us) {
+            return Some((total, pass.1));
+        }
+    }
+}
+
+/// Sleep until `until`, whatever sets the latch meanwhile (announcements of new deadlines
+/// do). False on SIGTERM or postmaster death.
+fn pause_until(until: i64) -> bool {
+    loop {
+        let now = now();
+        if shutdown_requested() {
+            return false;
+        }
+        if now >= until {
+            return true;
+        }
+        if !BackgroundWorker::wait_latch(Some(Duration::from_millis(schedule::sleep_ms(now, until)))) {
+            return false;
+        }
+        if BackgroundWorker::sighup_received() {
+            reload_config();
         }
     }
 }

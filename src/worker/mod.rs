@@ -17,3 +17,9 @@ pub(crate) fn init_preloaded() {
     registry::init();
     launcher::register();
 }
+
+/// Whether this worker was told to stop (SIGTERM). Unlike pgrx's `sigterm_received`, reading
+/// it does not clear it, so every loop level sees it.
+pub(crate) fn shutdown_requested() -> bool {
+    unsafe { pgrx::pg_sys::ShutdownRequestPending != 0 }
+}

@@ -213,30 +213,120 @@ fn rss_anon_kb(pid: i32) -> i64 {
         .unwrap_or(0)
 }
 
-#[test]
-fn two_hundred_thousand_holds_expiring_at_once_drain_with_flat_memory() {
-    const HOLDS: i64 = 200_000;
-    let mut db = connect();
-    let prefix = fresh_sku("bulk");
-    // Fixture: 1,000 items with 200 holds each, counters and log consistent, all due in 3 s.
+/// A backlog: 1,000 items with `holds / 1000` one-unit holds each, counters and log consistent,
+/// all due 3 s from now, plus one hold through the API that announces the deadline to the
+/// worker (as reserve() always does). Returns the items' sku prefix.
+fn backlog_due_in_3_seconds(db: &mut Client, name: &str, holds: i64) -> String {
+    let prefix = fresh_sku(name);
+    let per_item = holds / 1000;
     db.batch_execute(&format!(
         "BEGIN;
          INSERT INTO inventory.stock (sku, location, on_hand, held)
-              SELECT '{prefix}-' || i, 'default', 1000, 200 FROM generate_series(0, 999) i;
+              SELECT '{prefix}-' || i, 'default', 1000, {per_item} FROM generate_series(0, 999) i;
          INSERT INTO inventory.reservation (sku, location, quantity, expires_at)
               SELECT '{prefix}-' || (i % 1000), 'default', 1, statement_timestamp() + interval '3 seconds'
-                FROM generate_series(1, {HOLDS}) i;
+                FROM generate_series(1, {per_item} * 1000) i;
          INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
               SELECT sku, id, location, 'reserve', quantity FROM inventory.reservation WHERE sku LIKE '{prefix}-%';
          COMMIT;"
     ))
     .unwrap();
-    // One hold through the API announces the deadline to the worker, as reserve() always does.
     db.execute(
         "SELECT inventory.reserve($1, 1, ttl => '3 seconds')",
         &[&format!("{prefix}-0")],
     )
     .unwrap();
+    prefix
+}
+
+/// Holds of the backlog still stored as reserved.
+fn backlog_left(db: &mut Client, prefix: &str) -> i64 {
+    db.query_one(
+        "SELECT count(*) FROM inventory.reservation WHERE sku LIKE $1 AND state = 'reserved'",
+        &[&format!("{prefix}-%")],
+    )
+    .unwrap()
+    .get(0)
+}
+
+/// Server settings changed with ALTER SYSTEM for one test, reset when it ends, failed or not.
+struct SystemSettings(Vec<&'static str>);
+
+impl SystemSettings {
+    fn set(db: &mut Client, settings: &[(&'static str, &str)]) -> Self {
+        for (name, value) in settings {
+            db.batch_execute(&format!("ALTER SYSTEM SET {name} = '{value}'"))
+                .unwrap();
+        }
+        db.batch_execute("SELECT pg_reload_conf()").unwrap();
+        std::thread::sleep(Duration::from_millis(500)); // workers read the file on SIGHUP
+        SystemSettings(settings.iter().map(|(n, _)| *n).collect())
+    }
+}
+
+impl Drop for SystemSettings {
+    fn drop(&mut self) {
+        let mut db = connect();
+        for name in &self.0 {
+            let _ = db.batch_execute(&format!("ALTER SYSTEM RESET {name}"));
+        }
+        let _ = db.batch_execute("SELECT pg_reload_conf()");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn a_batch_delay_paces_a_backlog_and_a_pausing_worker_stops_at_once() {
+    let mut db = connect();
+    let _settings = SystemSettings::set(&mut db, &[("inventory.expire_batch_delay", "300ms")]);
+    // 10,001 holds: ten full batches of 1,000 with a pause after each.
+    let prefix = backlog_due_in_3_seconds(&mut db, "paced", 10_000);
+    wait_for(Duration::from_secs(30), || {
+        (backlog_left(&mut db, &prefix) == 0).then_some(())
+    })
+    .expect("the paced backlog drained within 30 s");
+    let span: f64 = db
+        .query_one(
+            "SELECT extract(epoch FROM max(logged_at) - min(logged_at))::float8
+               FROM inventory.log WHERE sku LIKE $1 AND event = 'expire'",
+            &[&format!("{prefix}-%")],
+        )
+        .unwrap()
+        .get(0);
+    println!("10,001 holds with a 300 ms pause per batch: batches spanned {span:.2} s");
+    assert!(span >= 2.7, "ten batches with 300 ms pauses spanned only {span:.2} s");
+
+    // A worker pausing between batches ends as soon as it is told to, and the next one
+    // finishes the backlog.
+    drop(_settings);
+    let _settings = SystemSettings::set(&mut db, &[("inventory.expire_batch_delay", "10s")]);
+    let prefix = backlog_due_in_3_seconds(&mut db, "pausing", 3_000);
+    let worker = wait_for(Duration::from_secs(10), || {
+        (backlog_left(&mut db, &prefix) < 3_001)
+            .then(|| running_worker(&mut db))
+            .flatten()
+    })
+    .expect("a worker that has done its first batch");
+    db.execute("SELECT pg_terminate_backend($1)", &[&worker]).unwrap();
+    let gone = wait_for(Duration::from_secs(2), || {
+        (running_worker(&mut db) != Some(worker)).then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "the worker paused for 10 s did not stop within 2 s of SIGTERM"
+    );
+    drop(_settings);
+    wait_for(Duration::from_secs(30), || {
+        (backlog_left(&mut db, &prefix) == 0).then_some(())
+    })
+    .expect("a new worker finished the backlog");
+}
+
+#[test]
+fn two_hundred_thousand_holds_expiring_at_once_drain_with_flat_memory() {
+    const HOLDS: i64 = 200_000;
+    let mut db = connect();
+    let prefix = backlog_due_in_3_seconds(&mut db, "bulk", HOLDS);
     let started = Instant::now();
     let (mut first, mut peak, mut seen) = (None, 0, false);
     let done = wait_for(Duration::from_secs(60), || {
@@ -246,14 +336,7 @@ fn two_hundred_thousand_holds_expiring_at_once_drain_with_flat_memory() {
             peak = peak.max(rss);
             seen = true;
         }
-        let left: i64 = db
-            .query_one(
-                "SELECT count(*) FROM inventory.reservation WHERE sku LIKE $1 AND state = 'reserved'",
-                &[&format!("{prefix}-%")],
-            )
-            .unwrap()
-            .get(0);
-        (left == 0).then(Instant::now)
+        (backlog_left(&mut db, &prefix) == 0).then(Instant::now)
     })
     .expect("all holds expired within a minute");
     let row = db
