@@ -77,3 +77,89 @@ pub fn invariant_violations(client: &mut Client, skus: &[String]) -> Vec<String>
         .map(|r| r.get(0))
         .collect()
 }
+
+/// `count` fresh skus named after `prefix`, each stocked with `on_hand` units.
+pub fn stocked_items(admin: &mut Client, prefix: &str, count: usize, on_hand: i64) -> Vec<String> {
+    (0..count)
+        .map(|_| {
+            let sku = fresh_sku(prefix);
+            admin
+                .execute("SELECT inventory.set_on_hand($1, $2)", &[&sku, &on_hand])
+                .unwrap();
+            sku
+        })
+        .collect()
+}
+
+/// The counters of `skus` agree with their holds (see `invariant_violations`) and
+/// inventory.verify() finds nothing: what every concurrency test ends with.
+pub fn assert_consistent(admin: &mut Client, skus: &[String]) {
+    assert_eq!(
+        invariant_violations(admin, skus),
+        Vec::<String>::new(),
+        "counters agree with holds, 0 <= held <= on_hand"
+    );
+    let problems: Vec<String> = admin
+        .query(
+            "SELECT problem || ' ' || detail FROM inventory.verify() WHERE sku = ANY($1)",
+            &[&skus],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(problems, Vec::<String>::new(), "verify() is empty");
+}
+
+/// What the connections of `run_concurrently` did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Tally {
+    /// Steps that completed.
+    pub done: u64,
+    /// Steps that ended with an error the test expects (insufficient stock, say).
+    pub refused: u64,
+}
+
+/// Run `step` over and over on each of `connections` connections of their own until
+/// `duration` has passed. `S` is each connection's own state (the holds it placed, say).
+/// Errors for which `expected` is true are counted as refusals; any other error fails the
+/// test, all of them listed with their SQLSTATE.
+pub fn run_concurrently<S: Default>(
+    connections: usize,
+    duration: std::time::Duration,
+    expected: impl Fn(&postgres::Error) -> bool + Sync,
+    step: impl Fn(&mut Client, &mut S) -> Result<(), postgres::Error> + Sync,
+) -> Tally {
+    let until = std::time::Instant::now() + duration;
+    let results: Vec<(Tally, Vec<String>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..connections)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut client = connect();
+                    let mut state = S::default();
+                    let (mut tally, mut unexpected) = (Tally::default(), Vec::new());
+                    while std::time::Instant::now() < until {
+                        match step(&mut client, &mut state) {
+                            Ok(()) => tally.done += 1,
+                            Err(e) if expected(&e) => tally.refused += 1,
+                            Err(e) => unexpected.push(format!("{:?}: {e}", e.code().map(|c| c.code()))),
+                        }
+                    }
+                    (tally, unexpected)
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let unexpected: Vec<&String> = results.iter().flat_map(|(_, u)| u).collect();
+    assert!(unexpected.is_empty(), "unexpected errors: {unexpected:#?}");
+    results.iter().fold(Tally::default(), |sum, (t, _)| Tally {
+        done: sum.done + t.done,
+        refused: sum.refused + t.refused,
+    })
+}
+
+/// Whether `e` is a refusal for insufficient stock.
+pub fn is_insufficient_stock(e: &postgres::Error) -> bool {
+    e.code() == Some(&insufficient_stock())
+}

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use inventory_reservation_tests::{connect, fresh_sku, insufficient_stock};
+use inventory_reservation_tests::{assert_consistent, connect, fresh_sku, insufficient_stock};
 
 const CONNECTIONS: usize = 32;
 const ATTEMPTS: usize = 10;
@@ -83,10 +83,6 @@ fn race(prefix: &str, buckets: i32) {
         .unwrap()
         .get(0);
     assert_eq!(rows, UNITS);
-    let problems: i64 = admin
-        .query_one("SELECT count(*) FROM inventory.verify() WHERE sku = $1", &[&sku])
-        .unwrap()
-        .get(0);
-    assert_eq!(problems, 0, "verify() finds problems");
+    assert_consistent(&mut admin, &[sku.clone()]);
     println!("{buckets} buckets: {held} held, {refused} refused with IR001, 0 other errors");
 }

@@ -2,10 +2,11 @@
 //! the worker expires some. Afterwards verify() is empty and every item has
 //! 0 <= held <= on_hand (no item here takes backorders).
 
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use inventory_reservation_tests::{Client, connect, fresh_sku, insufficient_stock, invariant_violations};
+use inventory_reservation_tests::{
+    Client, assert_consistent, connect, insufficient_stock, run_concurrently, stocked_items,
+};
 use rand::Rng;
 use rand::rngs::ThreadRng;
 use rand::seq::SliceRandom;
@@ -95,57 +96,17 @@ fn is_hot(sku: &str) -> bool {
 fn a_minute_of_everything_at_once_leaves_consistent_counters() {
     // Half the items are hot: spread over escrow buckets, which set_on_hand, adjust_on_hand,
     // update_quantity, reserve_many and refusals must drain correctly under this load.
-    let skus: Vec<String> = (0..10)
-        .map(|n| fresh_sku(if n % 2 == 0 { "soak" } else { "soak-hot" }))
-        .collect();
     let mut admin = connect();
-    for sku in &skus {
-        admin.execute("SELECT inventory.set_on_hand($1, 25)", &[sku]).unwrap();
-        if is_hot(sku) {
-            admin.execute("SELECT inventory.set_buckets($1, 4)", &[sku]).unwrap();
-        }
+    let mut skus = stocked_items(&mut admin, "soak", 5, 25);
+    for sku in stocked_items(&mut admin, "soak-hot", 5, 25) {
+        admin.execute("SELECT inventory.set_buckets($1, 4)", &[&sku]).unwrap();
+        skus.push(sku);
     }
-    let until = Instant::now() + Duration::from_secs(SECONDS);
-    let workers: Vec<_> = (0..CONNECTIONS)
-        .map(|_| {
-            let skus = skus.clone();
-            thread::spawn(move || {
-                let mut client = connect();
-                let mut rng = rand::thread_rng();
-                let (mut mine, mut ops, mut handled, mut other) = (Vec::new(), 0u64, 0u64, Vec::new());
-                while Instant::now() < until {
-                    ops += 1;
-                    match one_step(&mut client, &mut rng, &skus, &mut mine) {
-                        Ok(()) => {}
-                        Err(e) if expected(&e) => handled += 1,
-                        Err(e) => other.push(format!(
-                            "{e}: {:?}",
-                            e.as_db_error().map(|d| (d.code().code(), d.message()))
-                        )),
-                    }
-                }
-                (ops, handled, other)
-            })
-        })
-        .collect();
-    let (mut ops, mut handled) = (0, 0);
-    for w in workers {
-        let (o, h, other) = w.join().unwrap();
-        assert!(other.is_empty(), "unexpected errors: {other:?}");
-        ops += o;
-        handled += h;
-    }
-    assert_eq!(invariant_violations(&mut admin, &skus), Vec::<String>::new());
-    let problems: Vec<String> = admin
-        .query(
-            "SELECT problem || ' ' || detail FROM inventory.verify() WHERE sku = ANY($1)",
-            &[&skus],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_eq!(problems, Vec::<String>::new(), "verify() is empty");
+    // Each connection's state: the ids of the holds it placed and may still act on.
+    let tally = run_concurrently(CONNECTIONS, Duration::from_secs(SECONDS), expected, |client, mine| {
+        one_step(client, &mut rand::thread_rng(), &skus, mine)
+    });
+    assert_consistent(&mut admin, &skus);
     let row = admin
         .query_one(
             "SELECT count(*) FILTER (WHERE event = 'expire'), count(*) FROM inventory.log WHERE sku = ANY($1)",
@@ -155,6 +116,8 @@ fn a_minute_of_everything_at_once_leaves_consistent_counters() {
     let (expired, logged): (i64, i64) = (row.get(0), row.get(1));
     assert!(expired > 0, "the worker expired some holds during the soak");
     println!(
-        "{ops} operations by {CONNECTIONS} connections in {SECONDS} s ({handled} refused or already ended), {logged} log rows, {expired} expiries; verify() empty, 0 <= held <= on_hand"
+        "{} operations by {CONNECTIONS} connections in {SECONDS} s ({} refused or already ended), {logged} log rows, {expired} expiries; verify() empty, 0 <= held <= on_hand",
+        tally.done + tally.refused,
+        tally.refused
     );
 }
