@@ -187,11 +187,13 @@ pub(crate) enum Attempt {
     Again,
 }
 
-/// Try `take` (a statement that takes units of `item`). If the item cannot give them, expire
-/// its lapsed holds (they still count in the stored counters); if the item, read whole, then
-/// has the units, they sit in escrow buckets: drain those into the item and try once more.
-/// Errors with IR001 or IR002 when the units are not there. A refusal is always backed by a
-/// consistent read in which fewer than `quantity` units were salable.
+/// Try `take` (a statement that takes units of `item`). If the item cannot give them, read it
+/// whole: salable counts its lapsed holds as free and its escrow buckets' free units. If that
+/// read has the units, they sit in lapsed holds (still in the stored counters) or in buckets:
+/// expire the one, drain the other into the item and try once more. Errors with IR001 or IR002
+/// when the units are not there. A refusal is always backed by a consistent read in which
+/// fewer than `quantity` units were salable; a sold-out item refuses after that one read,
+/// writing nothing.
 pub(crate) fn take_or_fail<T>(
     client: &mut SpiClient<'_>,
     item: &Item,
@@ -201,9 +203,9 @@ pub(crate) fn take_or_fail<T>(
     if let Some(taken) = take(client, Attempt::First)? {
         return Ok(taken);
     }
-    store::exec_one::<i64>(client, &store::EXPIRE_LAPSED_OF_ITEM, &item.key())?;
     let mut salable = item_salable(client, item)?;
     if salable.is_some_and(|units| units >= quantity) {
+        store::exec_one::<i64>(client, &store::EXPIRE_LAPSED_OF_ITEM, &item.key())?;
         buckets::drain(client, item)?;
         if let Some(taken) = take(client, Attempt::Again)? {
             return Ok(taken);
