@@ -49,7 +49,7 @@ pub extern "C-unwind" fn inventory_reservation_expiry_main(arg: pg_sys::Datum) {
             break;
         }
         registry::begin_pass(db);
-        let Some((expired, next_deadline)) = sweep(db) else {
+        let Some((expired, next_deadline)) = sweep(db, &name) else {
             registry::forget(db); // the extension was dropped
             break;
         };
@@ -87,14 +87,20 @@ fn sleep_until_wake(db: pg_sys::Oid) -> bool {
 }
 
 /// Expire every lapsed hold, batch by batch. Returns how many and the earliest remaining
-/// deadline, or None when the extension is gone.
-fn sweep(db: pg_sys::Oid) -> Option<(i64, Option<i64>)> {
-    let batch = gucs::EXPIRE_BATCH_SIZE.get();
+/// deadline, or None when the extension is gone. Between batches it takes in a reload and
+/// stops early when told to (SIGTERM, the worker switched off, the database no longer
+/// served); the deadline it returns then is the backlog's, so the next pass comes for it at once.
+fn sweep(db: pg_sys::Oid, name: &str) -> Option<(i64, Option<i64>)> {
     let mut total = 0;
+    let mut next = None;
     loop {
-        if shutdown_requested() || !gucs::WORKER_ENABLED.get() {
-            return Some((total, None)); // between batches: stop a long backlog promptly
+        if BackgroundWorker::sighup_received() {
+            reload_config();
         }
+        if shutdown_requested() || !gucs::WORKER_ENABLED.get() || !gucs::worker_serves(name) {
+            return Some((total, next));
+        }
+        let batch = gucs::EXPIRE_BATCH_SIZE.get();
         let pass = BackgroundWorker::transaction(move || {
             PgTryBuilder::new(move || {
                 if !extension_installed() {
@@ -123,20 +129,21 @@ fn sweep(db: pg_sys::Oid) -> Option<(i64, Option<i64>)> {
             .execute()
         })?;
         total += pass.0;
+        next = pass.1;
         if pass.0 < i64::from(batch) {
-            return Some((total, pass.1));
+            return Some((total, next));
         }
         // A backlog: yield the CPU to the sessions between batches, as vacuum's cost delay does.
         // No locks are held here. On SIGTERM the pass ends; the caller sees the signal.
         let delay_us = i64::from(gucs::EXPIRE_BATCH_DELAY_MS.get()) * 1000;
         if delay_us > 0 && !pause_until(now() + delay_us) {
-            return Some((total, pass.1));
+            return Some((total, next));
         }
     }
 }
 
-/// Sleep until `until`, whatever sets the latch meanwhile (announcements of new deadlines
-/// do). False on SIGTERM or postmaster death.
+/// Sleep until `until`, or until a reload (the next batch reads the new settings). False on
+/// SIGTERM or postmaster death.
 fn pause_until(until: i64) -> bool {
     loop {
         let now = now();
@@ -151,6 +158,7 @@ fn pause_until(until: i64) -> bool {
         }
         if BackgroundWorker::sighup_received() {
             reload_config();
+            return true;
         }
     }
 }

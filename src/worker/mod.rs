@@ -21,5 +21,6 @@ pub(crate) fn init_preloaded() {
 /// Whether this worker was told to stop (SIGTERM). Unlike pgrx's `sigterm_received`, reading
 /// it does not clear it, so every loop level sees it.
 pub(crate) fn shutdown_requested() -> bool {
-    unsafe { pgrx::pg_sys::ShutdownRequestPending != 0 }
+    // SAFETY: a sig_atomic_t the signal handler sets; read volatile, as a signal may set it any time.
+    unsafe { (&raw const pgrx::pg_sys::ShutdownRequestPending).read_volatile() != 0 }
 }

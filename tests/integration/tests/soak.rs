@@ -88,10 +88,6 @@ fn one_step(
     Ok(())
 }
 
-fn is_hot(sku: &str) -> bool {
-    sku.starts_with("soak-hot")
-}
-
 #[test]
 fn a_minute_of_everything_at_once_leaves_consistent_counters() {
     // Half the items are hot: spread over escrow buckets, which set_on_hand, adjust_on_hand,
