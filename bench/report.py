@@ -183,7 +183,7 @@ def expiry_summary(rows):
             "p99_before": percentile(before, 99),
             "p99_during": percentile(during, 99),
             "max_during": during[-1] if during else None,
-            # Latency without pgbench's schedule lag: the transactions' own time in the server.
+            # Latency without pgbench's schedule lag: from the transaction's actual start.
             "exec_p99_before": percentile(sorted(ms - lag for ms, lag in before_tx), 99),
             "exec_p99_during": percentile(sorted(ms - lag for ms, lag in during_tx), 99),
             "p99_after": percentile(after, 99),
@@ -364,8 +364,8 @@ def main():
                "Ours: the background worker. Naive: one PL/pgSQL loop, one transaction. "
                "Floor: one statement. Load: uniform reserve+release, rate-limited; its latency is "
                "split into before (after a 2 s warm-up), during and after the drain. Execution p99 "
-               "leaves out pgbench's schedule lag: the time a transaction waited for its client "
-               "to get the CPU, which is where a drain on a busy 2-core box shows most.", ""]
+               "leaves out pgbench's schedule lag: the time from a transaction's scheduled start "
+               "to its actual start (its client busy with the previous one, or off the CPU).", ""]
         md += expiry_table(expiry)
         md.append("")
 

@@ -1,6 +1,6 @@
 //! What reserve and reserve_many share: the options of a hold (owner, channel, deadline,
-//! metadata), channel rules, idempotency locking, and taking units with a sweep of lapsed
-//! holds before saying no.
+//! metadata), channel rules, idempotency locking, and taking units: when the first try
+//! fails, one read of the whole item decides between saying no and a sweep-and-retry.
 
 use inventory_reservation_core::policy::{Deadline, choose_deadline};
 use inventory_reservation_core::{InventoryError, validate};
