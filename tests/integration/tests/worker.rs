@@ -323,6 +323,45 @@ fn a_batch_delay_paces_a_backlog_and_a_pausing_worker_stops_at_once() {
 }
 
 #[test]
+fn a_worker_stopped_in_a_backlog_leaves_it_due_for_the_next_one() {
+    let mut db = connect();
+    // Small batches, no pause: a 200,000-hold backlog takes many seconds, so the worker can
+    // be stopped in the middle of it.
+    let _settings = SystemSettings::set(&mut db, &[("inventory.expire_batch_size", "100")]);
+    let prefix = backlog_due_in_3_seconds(&mut db, "stopped", 200_000);
+    let worker = wait_for(Duration::from_secs(15), || {
+        (backlog_left(&mut db, &prefix) < 190_000)
+            .then(|| running_worker(&mut db))
+            .flatten()
+    })
+    .expect("a worker in the middle of the backlog");
+    db.execute("SELECT pg_terminate_backend($1)", &[&worker]).unwrap();
+    let stopped = Instant::now();
+    wait_for(Duration::from_secs(5), || {
+        (running_worker(&mut db) != Some(worker)).then_some(())
+    })
+    .expect("the worker stopped between batches");
+    let left = backlog_left(&mut db, &prefix);
+    assert!(left > 0, "the backlog was gone before the worker could be stopped");
+    // The stopped worker left the backlog's (past) deadline: the launcher starts the next
+    // worker on its next round, not a nap time (10 s) later.
+    let next = wait_for(Duration::from_secs(30), || {
+        running_worker(&mut db)
+            .filter(|pid| *pid != worker)
+            .map(|_| Instant::now())
+    })
+    .expect("a new worker took over the backlog");
+    let gap = next.duration_since(stopped).as_secs_f64();
+    println!("stopped with {left} holds left; the next worker started {gap:.2} s later");
+    assert!(gap < 7.0, "the next worker started {gap:.2} s after the stop");
+    drop(_settings);
+    wait_for(Duration::from_secs(60), || {
+        (backlog_left(&mut db, &prefix) == 0).then_some(())
+    })
+    .expect("the backlog drained");
+}
+
+#[test]
 fn two_hundred_thousand_holds_expiring_at_once_drain_with_flat_memory() {
     const HOLDS: i64 = 200_000;
     let mut db = connect();
