@@ -179,7 +179,8 @@ def expiry_summary(rows):
             "load_ended_first": bool(tx) and max(t for t, _, _ in tx) < end,
             "drained": d["drained"] == "yes",
             "seconds": seconds,
-            "rate": int(d["holds"]) / seconds if seconds > 0 else None,
+            # A drain that timed out has no rate: it did not move all the holds in that time.
+            "rate": int(d["holds"]) / seconds if seconds > 0 and d["drained"] == "yes" else None,
             "p99_before": percentile(before, 99),
             "p99_during": percentile(during, 99),
             "max_during": during[-1] if during else None,
