@@ -41,13 +41,7 @@ pub extern "C-unwind" fn inventory_reservation_expiry_main(arg: pg_sys::Datum) {
     unsafe { pg_sys::before_shmem_exit(Some(on_exit), pg_sys::Datum::from(pid)) };
     let name = database_name();
 
-    while !shutdown_requested() {
-        if BackgroundWorker::sighup_received() {
-            reload_config();
-        }
-        if !gucs::WORKER_ENABLED.get() || !gucs::worker_serves(&name) {
-            break;
-        }
+    while keep_serving(&name) {
         registry::begin_pass(db);
         let Some((expired, next_deadline)) = sweep(db, &name) else {
             registry::forget(db); // the extension was dropped
@@ -58,30 +52,39 @@ pub extern "C-unwind" fn inventory_reservation_expiry_main(arg: pg_sys::Datum) {
         let wake = registry::end_pass(db, start, expired, |announced| {
             schedule::next_wake(start, naptime_us, next_deadline, announced)
         });
-        if wake - now() > PARK_AFTER_US || !sleep_until_wake(db) {
+        // The registry's wake-up time, which announcements may lower while we sleep.
+        if wake - now() > PARK_AFTER_US || !sleep_until(|| registry::wake_at(db)) {
             break;
         }
     }
 }
 
-/// Sleep until the registry's wake-up time for `db`, which announcements may lower while we
-/// sleep. False on SIGTERM or postmaster death.
-fn sleep_until_wake(db: pg_sys::Oid) -> bool {
+/// Take in a reload if one came, then whether to go on serving database `name`: not when told
+/// to stop (SIGTERM), when the worker is switched off, or when the database is no longer served.
+fn keep_serving(name: &str) -> bool {
+    if BackgroundWorker::sighup_received() {
+        reload_config();
+    }
+    !shutdown_requested() && gucs::WORKER_ENABLED.get() && gucs::worker_serves(name)
+}
+
+/// Sleep until the time `wake` returns (asked again after each wake-up), or until a reload,
+/// so the caller re-plans with the new settings. False on SIGTERM or postmaster death.
+fn sleep_until(wake: impl Fn() -> i64) -> bool {
     loop {
-        let (now, wake) = (now(), registry::wake_at(db));
+        let (now, wake) = (now(), wake());
         if shutdown_requested() {
             return false;
         }
         if now >= wake {
             return true;
         }
-        let ms = schedule::sleep_ms(now, wake);
-        if !BackgroundWorker::wait_latch(Some(Duration::from_millis(ms))) {
+        if !BackgroundWorker::wait_latch(Some(Duration::from_millis(schedule::sleep_ms(now, wake)))) {
             return false;
         }
         if BackgroundWorker::sighup_received() {
             reload_config();
-            return true; // re-plan with the new settings
+            return true;
         }
     }
 }
@@ -94,10 +97,7 @@ fn sweep(db: pg_sys::Oid, name: &str) -> Option<(i64, Option<i64>)> {
     let mut total = 0;
     let mut next = None;
     loop {
-        if BackgroundWorker::sighup_received() {
-            reload_config();
-        }
-        if shutdown_requested() || !gucs::WORKER_ENABLED.get() || !gucs::worker_serves(name) {
+        if !keep_serving(name) {
             return Some((total, next));
         }
         let batch = gucs::EXPIRE_BATCH_SIZE.get();
@@ -135,30 +135,13 @@ fn sweep(db: pg_sys::Oid, name: &str) -> Option<(i64, Option<i64>)> {
         }
         // A backlog: yield the CPU to the sessions between batches, as vacuum's cost delay does.
         // No locks are held here. On SIGTERM the pass ends; the caller sees the signal.
+        // A reload ends the pause; the next batch reads the new settings.
         let delay_us = i64::from(gucs::EXPIRE_BATCH_DELAY_MS.get()) * 1000;
-        if delay_us > 0 && !pause_until(now() + delay_us) {
-            return Some((total, next));
-        }
-    }
-}
-
-/// Sleep until `until`, or until a reload (the next batch reads the new settings). False on
-/// SIGTERM or postmaster death.
-fn pause_until(until: i64) -> bool {
-    loop {
-        let now = now();
-        if shutdown_requested() {
-            return false;
-        }
-        if now >= until {
-            return true;
-        }
-        if !BackgroundWorker::wait_latch(Some(Duration::from_millis(schedule::sleep_ms(now, until)))) {
-            return false;
-        }
-        if BackgroundWorker::sighup_received() {
-            reload_config();
-            return true;
+        if delay_us > 0 {
+            let until = now() + delay_us;
+            if !sleep_until(|| until) {
+                return Some((total, next));
+            }
         }
     }
 }
