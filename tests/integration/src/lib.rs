@@ -163,3 +163,14 @@ pub fn run_concurrently<S: Default>(
 pub fn is_insufficient_stock(e: &postgres::Error) -> bool {
     e.code() == Some(&insufficient_stock())
 }
+
+/// Commit the hold `id` (as text) and put its units back on hand: an order shipped and the
+/// item restocked, so a long run stays near the stock limit instead of selling out.
+pub fn commit_and_restock(client: &mut Client, id: &str) -> Result<(), postgres::Error> {
+    client.query_one("SELECT inventory.commit($1::text::uuid)", &[&id])?;
+    client.query_one(
+        "SELECT inventory.adjust_on_hand(sku, quantity, location) FROM inventory.reservation WHERE id = $1::text::uuid",
+        &[&id],
+    )?;
+    Ok(())
+}

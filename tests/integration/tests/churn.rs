@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use inventory_reservation_tests::{assert_consistent, connect, is_insufficient_stock, run_concurrently, stocked_items};
+use inventory_reservation_tests::{
+    assert_consistent, commit_and_restock, connect, is_insufficient_stock, run_concurrently, stocked_items,
+};
 use rand::Rng;
 
 #[test]
@@ -28,12 +30,7 @@ fn counters_match_reservations_after_concurrent_churn() {
                 if roll < 9 {
                     client.query_one("SELECT inventory.release($1::text::uuid)", &[&id])?;
                 } else {
-                    // Shipped, then restocked: stock stays near its limit for the whole run.
-                    client.query_one("SELECT inventory.commit($1::text::uuid)", &[&id])?;
-                    client.query_one(
-                        "SELECT inventory.adjust_on_hand(sku, quantity, location) FROM inventory.reservation WHERE id = $1::text::uuid",
-                        &[&id],
-                    )?;
+                    commit_and_restock(client, &id)?;
                 }
             }
             Ok(())

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use inventory_reservation_tests::{assert_consistent, connect, is_insufficient_stock, run_concurrently, stocked_items};
+use inventory_reservation_tests::{
+    assert_consistent, commit_and_restock, connect, is_insufficient_stock, run_concurrently, stocked_items,
+};
 use rand::Rng;
 use rand::seq::SliceRandom;
 
@@ -37,11 +39,7 @@ fn concurrent_whole_orders_never_deadlock_or_oversell() {
             let ship = rng.gen_bool(0.1);
             for id in ids {
                 if ship {
-                    client.batch_execute(&format!(
-                        "SELECT inventory.commit('{id}');
-                     SELECT inventory.adjust_on_hand(r.sku, r.quantity, r.location)
-                       FROM inventory.reservation r WHERE r.id = '{id}'"
-                    ))?;
+                    commit_and_restock(client, &id)?;
                 } else {
                     client.query_one("SELECT inventory.release($1::text::uuid)", &[&id])?;
                 }

@@ -249,6 +249,31 @@ fn backlog_left(db: &mut Client, prefix: &str) -> i64 {
     .get(0)
 }
 
+/// Wait up to `find` for the worker of a backlog once fewer than `below` of its holds are left,
+/// terminate it, and wait up to `stop` for it to be gone. Returns its pid, when it was told to
+/// stop, and whether it was gone in time.
+fn terminate_worker_in_backlog(
+    db: &mut Client,
+    prefix: &str,
+    below: i64,
+    find: Duration,
+    stop: Duration,
+) -> (i32, Instant, bool) {
+    let worker = wait_for(find, || {
+        (backlog_left(db, prefix) < below).then(|| running_worker(db)).flatten()
+    })
+    .expect("a worker in the middle of the backlog");
+    db.execute("SELECT pg_terminate_backend($1)", &[&worker]).unwrap();
+    let stopped = Instant::now();
+    let gone = wait_for(stop, || (running_worker(db) != Some(worker)).then_some(()));
+    (worker, stopped, gone.is_some())
+}
+
+/// Whether the backlog is all expired within `timeout`.
+fn backlog_drains_within(db: &mut Client, prefix: &str, timeout: Duration) -> bool {
+    wait_for(timeout, || (backlog_left(db, prefix) == 0).then_some(())).is_some()
+}
+
 /// Server settings changed with ALTER SYSTEM for one test, reset when it ends, failed or not.
 struct SystemSettings(Vec<&'static str>);
 
@@ -281,10 +306,10 @@ fn a_batch_delay_paces_a_backlog_and_a_pausing_worker_stops_at_once() {
     let _settings = SystemSettings::set(&mut db, &[("inventory.expire_batch_delay", "300ms")]);
     // 10,001 holds: ten full batches of 1,000 with a pause after each.
     let prefix = backlog_due_in_3_seconds(&mut db, "paced", 10_000);
-    wait_for(Duration::from_secs(30), || {
-        (backlog_left(&mut db, &prefix) == 0).then_some(())
-    })
-    .expect("the paced backlog drained within 30 s");
+    assert!(
+        backlog_drains_within(&mut db, &prefix, Duration::from_secs(30)),
+        "the paced backlog drained within 30 s"
+    );
     let span: f64 = db
         .query_one(
             "SELECT extract(epoch FROM max(logged_at) - min(logged_at))::float8
@@ -301,46 +326,32 @@ fn a_batch_delay_paces_a_backlog_and_a_pausing_worker_stops_at_once() {
     drop(_settings);
     let _settings = SystemSettings::set(&mut db, &[("inventory.expire_batch_delay", "10s")]);
     let prefix = backlog_due_in_3_seconds(&mut db, "pausing", 3_000);
-    let worker = wait_for(Duration::from_secs(10), || {
-        (backlog_left(&mut db, &prefix) < 3_001)
-            .then(|| running_worker(&mut db))
-            .flatten()
-    })
-    .expect("a worker that has done its first batch");
-    db.execute("SELECT pg_terminate_backend($1)", &[&worker]).unwrap();
-    let gone = wait_for(Duration::from_secs(2), || {
-        (running_worker(&mut db) != Some(worker)).then_some(())
-    });
-    assert!(
-        gone.is_some(),
-        "the worker paused for 10 s did not stop within 2 s of SIGTERM"
-    );
+    // Fewer than 3,001 left: the worker has done its first batch and is pausing.
+    let (_, _, gone) =
+        terminate_worker_in_backlog(&mut db, &prefix, 3_001, Duration::from_secs(10), Duration::from_secs(2));
+    assert!(gone, "the worker paused for 10 s did not stop within 2 s of SIGTERM");
     drop(_settings);
-    wait_for(Duration::from_secs(30), || {
-        (backlog_left(&mut db, &prefix) == 0).then_some(())
-    })
-    .expect("a new worker finished the backlog");
+    assert!(
+        backlog_drains_within(&mut db, &prefix, Duration::from_secs(30)),
+        "a new worker finished the backlog"
+    );
 }
 
 #[test]
 fn a_worker_stopped_in_a_backlog_leaves_it_due_for_the_next_one() {
     let mut db = connect();
-    // Small batches, no pause: a 200,000-hold backlog takes many seconds, so the worker can
-    // be stopped in the middle of it.
-    let _settings = SystemSettings::set(&mut db, &[("inventory.expire_batch_size", "100")]);
-    let prefix = backlog_due_in_3_seconds(&mut db, "stopped", 200_000);
-    let worker = wait_for(Duration::from_secs(15), || {
-        (backlog_left(&mut db, &prefix) < 190_000)
-            .then(|| running_worker(&mut db))
-            .flatten()
-    })
-    .expect("a worker in the middle of the backlog");
-    db.execute("SELECT pg_terminate_backend($1)", &[&worker]).unwrap();
-    let stopped = Instant::now();
-    wait_for(Duration::from_secs(5), || {
-        (running_worker(&mut db) != Some(worker)).then_some(())
-    })
-    .expect("the worker stopped between batches");
+    // Tiny batches, no pause: a 20,000-hold backlog takes seconds, so the worker can be
+    // stopped in the middle of it, without leaving the next tests a big table to vacuum.
+    let _settings = SystemSettings::set(&mut db, &[("inventory.expire_batch_size", "10")]);
+    let prefix = backlog_due_in_3_seconds(&mut db, "stopped", 20_000);
+    let (worker, stopped, gone) = terminate_worker_in_backlog(
+        &mut db,
+        &prefix,
+        19_000,
+        Duration::from_secs(15),
+        Duration::from_secs(5),
+    );
+    assert!(gone, "the worker stopped between batches");
     let left = backlog_left(&mut db, &prefix);
     assert!(left > 0, "the backlog was gone before the worker could be stopped");
     // The stopped worker left the backlog's (past) deadline: the launcher starts the next
@@ -355,10 +366,10 @@ fn a_worker_stopped_in_a_backlog_leaves_it_due_for_the_next_one() {
     println!("stopped with {left} holds left; the next worker started {gap:.2} s later");
     assert!(gap < 7.0, "the next worker started {gap:.2} s after the stop");
     drop(_settings);
-    wait_for(Duration::from_secs(60), || {
-        (backlog_left(&mut db, &prefix) == 0).then_some(())
-    })
-    .expect("the backlog drained");
+    assert!(
+        backlog_drains_within(&mut db, &prefix, Duration::from_secs(60)),
+        "the backlog drained"
+    );
 }
 
 #[test]
