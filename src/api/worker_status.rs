@@ -81,11 +81,20 @@ fn worker_status() -> TableIterator<
 }
 
 /// Ask for an expiry pass in this database now (it also makes the worker know the
-/// database). False when the library is not preloaded, so there is no worker.
+/// database), and again when the calling transaction commits: the create script calls this,
+/// and a worker that looked before CREATE EXTENSION committed found no extension to serve.
+/// False when the library is not preloaded, so there is no worker.
 #[pg_extern(volatile)]
 fn wake_worker() -> bool {
+    announce_now();
+    // Runs after the commit is visible to new snapshots; announce only takes an LWLock and
+    // sets a latch, so it cannot fail there.
+    pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Commit, announce_now);
+    registry::preloaded()
+}
+
+fn announce_now() {
     registry::announce(unsafe { pg_sys::MyDatabaseId }, unsafe {
         pg_sys::GetCurrentTimestamp()
     });
-    registry::preloaded()
 }

@@ -19,6 +19,8 @@ use crate::worker::shutdown_requested;
 const PARK_AFTER_US: i64 = 5_000_000;
 /// A worker that died in the middle of a pass is started again this much later.
 const RETRY_AFTER_ERROR_US: i64 = 5_000_000;
+/// A worker that found no extension where one was just announced looks again this much later.
+const RETRY_CREATE_AFTER_US: i64 = 1_000_000;
 
 #[pg_guard]
 #[unsafe(no_mangle)]
@@ -30,7 +32,8 @@ pub extern "C-unwind" fn inventory_reservation_expiry_main(arg: pg_sys::Datum) {
     unsafe { pg_sys::pgstat_report_appname(c"inventory_reservation expiry".as_ptr()) };
 
     if !BackgroundWorker::transaction(extension_installed) {
-        registry::forget(db); // nothing to serve here until the extension is created
+        // Nothing to serve here until the extension is created (or its creation commits).
+        registry::forget_unless_announced(db, now() + RETRY_CREATE_AFTER_US);
         return;
     }
     let pid = unsafe { pg_sys::MyProcPid };
@@ -44,7 +47,8 @@ pub extern "C-unwind" fn inventory_reservation_expiry_main(arg: pg_sys::Datum) {
     while keep_serving(&name) {
         registry::begin_pass(db);
         let Some((expired, next_deadline)) = sweep(db, &name) else {
-            registry::forget(db); // the extension was dropped
+            // The extension was dropped (and perhaps is being created again).
+            registry::forget_unless_announced(db, now() + RETRY_CREATE_AFTER_US);
             break;
         };
         let naptime_us = i64::from(gucs::WORKER_NAPTIME_MS.get()) * 1000;

@@ -221,10 +221,19 @@ pub(crate) fn park(db: pg_sys::Oid, pid: i32, retry_at: i64) {
     }
 }
 
-/// The extension is gone from `db`: forget it until it is created again.
-pub(crate) fn forget(db: pg_sys::Oid) {
+/// A worker found no extension in `db`: forget the database until it is created again (the
+/// launcher then only probes it now and then). Unless a session announced a deadline there since
+/// the last pass began: the worker may have looked before that session's CREATE EXTENSION
+/// committed, so the database is kept, due again at `retry_at`, and the announcement is spent:
+/// without a new one, the next worker that finds no extension forgets it.
+pub(crate) fn forget_unless_announced(db: pg_sys::Oid, retry_at: i64) {
     if let Some(s) = REGISTRY.exclusive().find_mut(db) {
-        *s = Slot::EMPTY;
+        if s.announced == i64::MAX {
+            *s = Slot::EMPTY;
+        } else {
+            s.announced = i64::MAX;
+            s.wake_at = retry_at;
+        }
     }
 }
 

@@ -7,14 +7,19 @@ use inventory_reservation_tests::{Client, connect, connect_to, fresh_sku, wait_f
 
 /// A fresh database with the extension; dropped first if an earlier run left it.
 fn database_with_extension(name: &str) -> Client {
+    let mut db = fresh_database(name);
+    db.batch_execute("CREATE EXTENSION inventory_reservation").unwrap();
+    db
+}
+
+/// A new, empty database (dropped first if an earlier run left it).
+fn fresh_database(name: &str) -> Client {
     let mut admin = connect_to("postgres");
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .unwrap();
     admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-    let mut db = connect_to(name);
-    db.batch_execute("CREATE EXTENSION inventory_reservation").unwrap();
-    db
+    connect_to(name)
 }
 
 fn drop_database(name: &str) {
@@ -142,6 +147,23 @@ fn every_database_with_the_extension_is_served_including_new_ones() {
         });
         assert!(dropped.is_some(), "DROP DATABASE {name} without FORCE");
     }
+}
+
+/// A worker started while CREATE EXTENSION has not committed yet finds no extension; the
+/// database must not be forgotten for the probe interval (60 s) because of that.
+#[test]
+fn an_extension_created_in_a_long_transaction_is_served_once_it_commits() {
+    let name = "inventory_it_worker_slow_create";
+    let mut db = fresh_database(name);
+    // The create script asks for a pass at once; the worker it starts looks before the commit.
+    db.batch_execute("BEGIN; CREATE EXTENSION inventory_reservation; SELECT pg_sleep(2.5); COMMIT;")
+        .unwrap();
+    let committed = Instant::now();
+    let served_after = wait_for(Duration::from_secs(5), || served(&mut db).then(|| committed.elapsed()));
+    println!("served {served_after:?} after the commit");
+    assert!(served_after.is_some(), "served within 5 s of the commit");
+    drop(db);
+    drop_database(name);
 }
 
 #[test]
