@@ -865,6 +865,36 @@ mod tests {
         assert_eq!(level("reserved", "HOT"), 2);
         assert_eq!(level("salable", "HOT"), 998);
         assert_eq!(verify_problems(), 0);
+        // A commit takes the units off on_hand, on the item row.
+        let kept = id_of("SELECT inventory.reserve('HOT', 4)");
+        assert!(call_bool("SELECT inventory.commit($1)", kept));
+        assert_eq!(level("on_hand", "HOT"), 996);
+        assert_eq!(level("salable", "HOT"), 994);
+        assert_eq!(verify_problems(), 0);
+    }
+
+    #[pg_test]
+    fn an_over_committed_hot_item_never_resells_released_units() {
+        setup();
+        stock("HOT", 10);
+        Spi::run("SELECT inventory.set_buckets('HOT', 4)").unwrap();
+        let first = id_of("SELECT inventory.reserve('HOT', 2)");
+        id_of("SELECT inventory.reserve('HOT', 2)");
+        // A stock count finds 3: the 4 held units are one more than there are, and the
+        // buckets were emptied into the item.
+        Spi::run("SELECT inventory.set_on_hand('HOT', 3)").unwrap();
+        assert_eq!(level("escrowed", "HOT"), 0);
+        // Of the 2 units released, one covers the other hold: 1 is salable, not 2. Had they
+        // gone to a bucket (as a faster release might), a reserve of 2 would take them and 4
+        // units would be held of 3.
+        assert!(call_bool("SELECT inventory.release($1)", first));
+        assert_eq!(level("escrowed", "HOT"), 0);
+        assert_eq!(level("salable", "HOT"), 1);
+        assert!(error_of("SELECT inventory.reserve('HOT', 2)").starts_with("IR001"));
+        id_of("SELECT inventory.reserve('HOT', 1)");
+        assert_eq!(level("salable", "HOT"), 0);
+        assert_eq!(one::<i64>("SELECT held FROM inventory.stock WHERE sku = 'HOT'"), 3);
+        assert_eq!(verify_problems(), 0);
     }
 
     #[pg_test]
