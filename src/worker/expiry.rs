@@ -33,7 +33,7 @@ pub extern "C-unwind" fn inventory_reservation_expiry_main(arg: pg_sys::Datum) {
 
     if !BackgroundWorker::transaction(extension_installed) {
         // Nothing to serve here until the extension is created (or its creation commits).
-        registry::forget_unless_announced(db, now() + RETRY_CREATE_AFTER_US);
+        registry::forget_unless_announced(db, unsafe { pg_sys::MyProcPid }, now() + RETRY_CREATE_AFTER_US);
         return;
     }
     let pid = unsafe { pg_sys::MyProcPid };
@@ -48,7 +48,7 @@ pub extern "C-unwind" fn inventory_reservation_expiry_main(arg: pg_sys::Datum) {
         registry::begin_pass(db);
         let Some((expired, next_deadline)) = sweep(db, &name) else {
             // The extension was dropped (and perhaps is being created again).
-            registry::forget_unless_announced(db, now() + RETRY_CREATE_AFTER_US);
+            registry::forget_unless_announced(db, pid, now() + RETRY_CREATE_AFTER_US);
             break;
         };
         let naptime_us = i64::from(gucs::WORKER_NAPTIME_MS.get()) * 1000;

@@ -225,9 +225,13 @@ pub(crate) fn park(db: pg_sys::Oid, pid: i32, retry_at: i64) {
 /// launcher then only probes it now and then). Unless a session announced a deadline there since
 /// the last pass began: the worker may have looked before that session's CREATE EXTENSION
 /// committed, so the database is kept, due again at `retry_at`, and the announcement is spent:
-/// without a new one, the next worker that finds no extension forgets it.
-pub(crate) fn forget_unless_announced(db: pg_sys::Oid, retry_at: i64) {
+/// without a new one, the next worker that finds no extension forgets it. A slot that another
+/// live worker holds is left alone: that worker is in a pass and decides for itself.
+pub(crate) fn forget_unless_announced(db: pg_sys::Oid, pid: i32, retry_at: i64) {
     if let Some(s) = REGISTRY.exclusive().find_mut(db) {
+        if s.pid != 0 && s.pid != pid && s.running() {
+            return;
+        }
         if s.announced == i64::MAX {
             *s = Slot::EMPTY;
         } else {
