@@ -150,9 +150,25 @@ fn sweep(db: pg_sys::Oid, name: &str) -> Option<(i64, Option<i64>)> {
     }
 }
 
+/// Whether the extension is in this database, for the rest of the calling transaction: a
+/// DROP EXTENSION that is running now is waited for, and one that starts later waits for us.
+/// (Checking the catalog alone is not enough: a pass that saw the extension before a DROP
+/// committed would then wait on the DROP's locks and fail on the dropped tables.)
 fn extension_installed() -> bool {
-    Spi::get_one::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'inventory_reservation')",
+    let Some(table) = Spi::get_one::<pg_sys::Oid>("SELECT pg_catalog.to_regclass('inventory.reservation')::oid")
+        .ok()
+        .flatten()
+    else {
+        return false;
+    };
+    // SAFETY: locks a relation by oid for the rest of the transaction; if it was dropped in
+    // the meantime the lock is on nothing, and the check below says so.
+    unsafe { pg_sys::LockRelationOid(table, pg_sys::AccessShareLock as pg_sys::LOCKMODE) };
+    // A new statement, a new snapshot: it sees a DROP that committed while we waited.
+    Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = $1)
+            AND EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'inventory_reservation')",
+        &[table.into()],
     )
     .ok()
     .flatten()
