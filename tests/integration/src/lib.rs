@@ -22,6 +22,17 @@ pub fn connect_to(database: &str) -> Client {
     config.connect(NoTls).expect("connect to the server under test")
 }
 
+/// A new, empty database of the same server, connected (dropped first if an earlier run left
+/// it). One statement per call: DROP and CREATE DATABASE cannot share a transaction.
+pub fn fresh_database(name: &str) -> Client {
+    let mut admin = connect_to("postgres");
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    connect_to(name)
+}
+
 /// Poll `check` every 50 ms until it returns Some or `timeout` passes.
 pub fn wait_for<T>(timeout: std::time::Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
     let until = std::time::Instant::now() + timeout;

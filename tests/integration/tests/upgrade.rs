@@ -2,17 +2,7 @@
 //! live reservations: nothing is lost, the API works on the old rows, and the schema is the
 //! same as a fresh install of the new version.
 
-use inventory_reservation_tests::{Client, connect_to};
-
-fn fresh_database(name: &str) -> Client {
-    let mut admin = connect_to("postgres");
-    // One statement per call: DROP and CREATE DATABASE cannot share a transaction.
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .unwrap();
-    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-    connect_to(name)
-}
+use inventory_reservation_tests::{Client, connect_to, fresh_database};
 
 /// Everything an install defines, as text, in a stable order: relations with their storage
 /// options, columns, constraints, indexes, view and function definitions, privileges,

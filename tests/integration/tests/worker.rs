@@ -3,23 +3,13 @@
 
 use std::time::{Duration, Instant};
 
-use inventory_reservation_tests::{Client, connect, connect_to, fresh_sku, wait_for};
+use inventory_reservation_tests::{Client, connect, connect_to, fresh_database, fresh_sku, wait_for};
 
 /// A fresh database with the extension; dropped first if an earlier run left it.
 fn database_with_extension(name: &str) -> Client {
     let mut db = fresh_database(name);
     db.batch_execute("CREATE EXTENSION inventory_reservation").unwrap();
     db
-}
-
-/// A new, empty database (dropped first if an earlier run left it).
-fn fresh_database(name: &str) -> Client {
-    let mut admin = connect_to("postgres");
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .unwrap();
-    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-    connect_to(name)
 }
 
 fn drop_database(name: &str) {
