@@ -31,12 +31,11 @@ pub extern "C-unwind" fn inventory_reservation_expiry_main(arg: pg_sys::Datum) {
     BackgroundWorker::connect_worker_to_spi_by_oid(Some(db), None);
     unsafe { pg_sys::pgstat_report_appname(c"inventory_reservation expiry".as_ptr()) };
 
+    let pid = unsafe { pg_sys::MyProcPid };
     if !BackgroundWorker::transaction(extension_installed) {
-        // Nothing to serve here until the extension is created (or its creation commits).
-        registry::forget_unless_announced(db, unsafe { pg_sys::MyProcPid }, now() + RETRY_CREATE_AFTER_US);
+        no_extension(db, pid); // nothing to serve until it is created (or its creation commits)
         return;
     }
-    let pid = unsafe { pg_sys::MyProcPid };
     if !registry::claim(db, pid, now()) {
         return; // another worker serves this database, or every slot is taken
     }
@@ -47,8 +46,7 @@ pub extern "C-unwind" fn inventory_reservation_expiry_main(arg: pg_sys::Datum) {
     while keep_serving(&name) {
         registry::begin_pass(db);
         let Some((expired, next_deadline)) = sweep(db, &name) else {
-            // The extension was dropped (and perhaps is being created again).
-            registry::forget_unless_announced(db, pid, now() + RETRY_CREATE_AFTER_US);
+            no_extension(db, pid); // dropped (and perhaps being created again)
             break;
         };
         let naptime_us = i64::from(gucs::WORKER_NAPTIME_MS.get()) * 1000;
@@ -61,6 +59,12 @@ pub extern "C-unwind" fn inventory_reservation_expiry_main(arg: pg_sys::Datum) {
             break;
         }
     }
+}
+
+/// This worker found no extension in `db`: forget the database, or look again shortly when
+/// one was just announced (see `registry::forget_unless_announced`).
+fn no_extension(db: pg_sys::Oid, pid: i32) {
+    registry::forget_unless_announced(db, pid, now() + RETRY_CREATE_AFTER_US);
 }
 
 /// Take in a reload if one came, then whether to go on serving database `name`: not when told

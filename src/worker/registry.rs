@@ -59,6 +59,11 @@ impl Slot {
         self.pid != 0 && process_alive(self.pid)
     }
 
+    /// A live worker other than `pid` has this slot.
+    fn held_by_another(&self, pid: i32) -> bool {
+        self.pid != pid && self.running()
+    }
+
     /// When the next pass is planned, if one is (not while a pass runs).
     pub(crate) fn next_wake(&self) -> Option<i64> {
         (self.wake_at != AWAKE).then_some(self.wake_at)
@@ -200,7 +205,7 @@ pub(crate) fn claim(db: pg_sys::Oid, pid: i32, now: i64) -> bool {
     let Some(slot) = r.find_or_add(db) else {
         return false;
     };
-    if slot.pid != 0 && slot.pid != pid && slot.running() {
+    if slot.held_by_another(pid) {
         return false;
     }
     slot.pid = pid;
@@ -229,7 +234,7 @@ pub(crate) fn park(db: pg_sys::Oid, pid: i32, retry_at: i64) {
 /// live worker holds is left alone: that worker is in a pass and decides for itself.
 pub(crate) fn forget_unless_announced(db: pg_sys::Oid, pid: i32, retry_at: i64) {
     if let Some(s) = REGISTRY.exclusive().find_mut(db) {
-        if s.pid != 0 && s.pid != pid && s.running() {
+        if s.held_by_another(pid) {
             return;
         }
         if s.announced == i64::MAX {
