@@ -35,6 +35,12 @@ fn plan(client: &SpiClient<'_>, stmt: &'static Statement) -> SpiResult<Rc<OwnedP
 /// Execute `stmt` with `args` and hand the rows to `read`.
 /// The plan is cloned out of the cache first, so a nested call into our API cannot
 /// find the cache borrowed.
+///
+/// It runs through `select`, not `update`: pgrx's `update` takes a transaction id before the
+/// statement runs, which would make every read (salable_qty, is_salable) write a commit
+/// record and wait for its flush, and fail on a hot standby. PostgreSQL takes an id itself
+/// when a statement writes or locks a row. The plans are prepared as mutating, so each
+/// statement still runs in read-write mode with a fresh snapshot.
 pub(crate) fn exec<R>(
     client: &mut SpiClient<'_>,
     stmt: &'static Statement,
@@ -42,7 +48,7 @@ pub(crate) fn exec<R>(
     read: impl FnOnce(SpiTupleTable<'_>) -> SpiResult<R>,
 ) -> SpiResult<R> {
     let p = plan(client, stmt)?;
-    let rows = client.update(&*p, None, args)?;
+    let rows = client.select(&*p, None, args)?;
     read(rows)
 }
 

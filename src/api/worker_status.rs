@@ -31,10 +31,7 @@ fn worker_status() -> TableIterator<
         name!(last_error_at, Option<TimestampWithTimeZone>),
     ),
 > {
-    let database = Spi::get_one::<String>("SELECT current_database()::text")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let database = crate::worker::current_database();
     let launcher = registry::launcher_pid();
     let row = match registry::snapshot(unsafe { pg_sys::MyDatabaseId }) {
         None if !registry::preloaded() => (

@@ -180,12 +180,7 @@ fn extension_installed() -> bool {
 }
 
 fn database_name() -> String {
-    BackgroundWorker::transaction(|| {
-        Spi::get_one::<String>("SELECT current_database()::text")
-            .ok()
-            .flatten()
-            .unwrap_or_default()
-    })
+    BackgroundWorker::transaction(super::current_database)
 }
 
 fn now() -> i64 {

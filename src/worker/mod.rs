@@ -18,6 +18,18 @@ pub(crate) fn init_preloaded() {
     launcher::register();
 }
 
+/// The name of the current database, from the catalog: no SQL, so no snapshot and no
+/// transaction id (it must still run inside a transaction). Empty if the database is gone.
+pub(crate) fn current_database() -> String {
+    // SAFETY: MyDatabaseId is set once connected; get_database_name returns a palloc'd copy or NULL.
+    let name = unsafe { pgrx::pg_sys::get_database_name(pgrx::pg_sys::MyDatabaseId) };
+    if name.is_null() {
+        return String::new();
+    }
+    // SAFETY: a NUL-terminated string of the current memory context.
+    unsafe { std::ffi::CStr::from_ptr(name) }.to_string_lossy().into_owned()
+}
+
 /// Whether this worker was told to stop (SIGTERM). Unlike pgrx's `sigterm_received`, reading
 /// it does not clear it, so every loop level sees it.
 pub(crate) fn shutdown_requested() -> bool {

@@ -17,6 +17,16 @@ SELECT sku, location, on_hand, reserved, safety_stock, salable
 SELECT inventory.is_salable('stock-A'), inventory.is_salable('stock-A', 12),
        inventory.is_salable('stock-A', 13), inventory.is_salable('stock-A', 1, 'berlin');
 
+-- Reads write nothing, not even a transaction id: they run on a hot standby, and a
+-- transaction that only reads commits without waiting for a WAL flush.
+BEGIN;
+SELECT inventory.salable_qty('stock-A') AS salable, inventory.salable_qty('stock-A', 'berlin') AS berlin,
+       inventory.is_salable('stock-A', 5) AS is_salable,
+       inventory.payment_hold_until('2026-11-20 12:00+00') IS NOT NULL AS has_deadline,
+       (SELECT count(*) FROM inventory.worker_status) AS worker_rows;
+SELECT pg_current_xact_id_if_assigned() IS NULL AS no_transaction_id;
+COMMIT;
+
 -- Every change is in the log, as the change of on_hand.
 SELECT event, sku, location, quantity, reason, actor
   FROM inventory.reservation_log WHERE sku LIKE 'stock-%' ORDER BY id;
