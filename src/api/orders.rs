@@ -65,10 +65,10 @@ fn reserve_many(args: &Args) -> ApiResult<Option<Vec<Uuid>>> {
             }
             ChannelRule::Reserve { default_ttl } => default_ttl,
         };
-        if let (Some(key), Some(keys)) = (options.idempotency_key.as_deref(), line_keys.as_ref()) {
-            if let Some(ids) = replay(client, key, keys, &lines)? {
-                return Ok(Some(ids));
-            }
+        if let (Some(key), Some(keys)) = (options.idempotency_key.as_deref(), line_keys.as_ref())
+            && let Some(ids) = replay(client, key, keys, &lines)?
+        {
+            return Ok(Some(ids));
         }
         for (sku, location, total) in &totals {
             let item = Item {

@@ -53,10 +53,10 @@ fn reserve(args: &Args) -> ApiResult<Option<Uuid>> {
             }
             ChannelRule::Reserve { default_ttl } => default_ttl,
         };
-        if let Some(key) = options.idempotency_key.as_deref() {
-            if let Some(id) = replay(client, key, &item, quantity)? {
-                return Ok(Some(id));
-            }
+        if let Some(key) = options.idempotency_key.as_deref()
+            && let Some(id) = replay(client, key, &item, quantity)?
+        {
+            return Ok(Some(id));
         }
         let hold_args = || {
             holds::hold_args(
@@ -166,10 +166,10 @@ fn with_decision<R>(
 /// changed now, false on a repeat.
 fn transition(args: &Args, action: Action, reason: Option<&str>) -> ApiResult<bool> {
     validate::optional_reason("reason", reason)?;
-    if let Some((from, to)) = state::ends_hold(action) {
-        if end_active_hold(args.required(0, "reservation")?, from, to, action, reason)? {
-            return Ok(true);
-        }
+    if let Some((from, to)) = state::ends_hold(action)
+        && end_active_hold(args.required(0, "reservation")?, from, to, action, reason)?
+    {
+        return Ok(true);
     }
     with_decision(args, action, |client, r, step| match step {
         Step::To(next @ (ReservationState::Confirmed | ReservationState::Acknowledged)) => {

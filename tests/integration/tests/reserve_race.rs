@@ -87,7 +87,7 @@ fn race(prefix: &str, buckets: i32) {
         .unwrap()
         .get(0);
     assert_eq!(rows, UNITS);
-    assert_consistent(&mut admin, &[sku.clone()]);
+    assert_consistent(&mut admin, std::slice::from_ref(&sku));
     println!("{buckets} buckets: {held} held, {refused} refused with IR001, 0 other errors");
 }
 
