@@ -399,7 +399,9 @@ macro_rules! return_units_of_item {
 }
 
 /// Expire the lapsed holds of one item and return the units to its counter. Rows another
-/// transaction has locked are skipped: that transaction is ending them itself.
+/// transaction has locked are skipped: that transaction is ending them itself. The deadline
+/// test is a row comparison with the item's key, as in the view stock_levels, so the generic
+/// plan reads the item's own index and not every lapsed hold of a backlog.
 pub(crate) static EXPIRE_LAPSED_OF_ITEM: Statement = Statement {
     sql: concat!(
         "WITH lapsed AS (
@@ -407,7 +409,7 @@ pub(crate) static EXPIRE_LAPSED_OF_ITEM: Statement = Statement {
                  SET state = 'expired', updated_at = statement_timestamp()
                WHERE r.id IN (SELECT id FROM inventory.reservation
                                WHERE sku = $1 AND location = $2 AND state = 'reserved'
-                                 AND expires_at <= statement_timestamp()
+                                 AND (sku, location, expires_at) <= ($1, $2, statement_timestamp())
                                FOR UPDATE SKIP LOCKED)
               RETURNING r.id, r.sku, r.location, r.quantity),
           logged AS (

@@ -40,7 +40,7 @@ fn schema_of(client: &mut Client) -> Vec<String> {
 
 /// What an earlier release left behind: two items, holds in every active state, a committed
 /// one, and their log rows, written as its functions write them (its library is gone by the
-/// time an upgrade runs, so the rows are written directly). The same rows in 0.1.0 and 0.2.0.
+/// time an upgrade runs, so the rows are written directly). The same rows in every release.
 const OLD_ROWS: &str = "
     INSERT INTO inventory.stock (sku, location, on_hand, held) VALUES ('MUG', 'default', 10, 6), ('CAP', 'berlin', 4, 1);
     INSERT INTO inventory.reservation (id, sku, location, quantity, state, expires_at) VALUES
@@ -63,6 +63,11 @@ fn update_from_0_1_0_keeps_live_reservations() {
 #[test]
 fn update_from_0_2_0_keeps_live_reservations() {
     update_keeps_live_reservations("0.2.0");
+}
+
+#[test]
+fn update_from_0_3_0_keeps_live_reservations() {
+    update_keeps_live_reservations("0.3.0");
 }
 
 fn update_keeps_live_reservations(previous: &str) {
