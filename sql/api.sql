@@ -28,7 +28,8 @@ SELECT s.sku,
  -- Lapsed holds not yet swept. "expires_at <= now" is written as one row comparison with
  -- the item's key, which only the item's own index (sku, location, expires_at) can serve: as
  -- a plain condition, a generic plan may pick the sweeper's deadline index instead, and then
- -- reads every lapsed hold of every item during a backlog (0.4.0).
+ -- reads every lapsed hold of every item during a backlog (0.4.0). The price: the scan passes
+ -- over the index entries of all the item's open holds, not just its lapsed ones.
  CROSS JOIN LATERAL (
        SELECT COALESCE(sum(r.quantity), 0)::bigint AS quantity
          FROM inventory.reservation r

@@ -1130,10 +1130,19 @@ mod tests {
             plan.contains("reservation_item_deadline_idx") && !plan.contains("reservation_deadline_idx"),
             "{plan}"
         );
+        // The first Buffers line is the whole read's: "shared hit=N read=M ...".
         let buffers: i64 = plan
             .lines()
-            .find_map(|l| l.trim().strip_prefix("Buffers: shared hit="))
-            .and_then(|n| n.split_whitespace().next()?.parse().ok())
+            .find_map(|l| l.trim().strip_prefix("Buffers: shared "))
+            .map(|counts| {
+                counts
+                    .split_whitespace()
+                    .filter_map(|c| match c.split_once('=')? {
+                        ("hit" | "read", n) => n.parse::<i64>().ok(),
+                        _ => None,
+                    })
+                    .sum()
+            })
             .unwrap_or(i64::MAX);
         assert!(buffers < 20, "one item's read touched {buffers} buffers\n{plan}");
         // And the answers: lapsed holds count as free, the others as held.

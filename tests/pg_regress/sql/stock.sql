@@ -18,7 +18,7 @@ SELECT inventory.is_salable('stock-A'), inventory.is_salable('stock-A', 12),
        inventory.is_salable('stock-A', 13), inventory.is_salable('stock-A', 1, 'berlin');
 
 -- Reads write nothing, not even a transaction id: they run on a hot standby, and a
--- transaction that only reads commits without waiting for a WAL flush.
+-- transaction that only reads commits without a commit record.
 BEGIN;
 SELECT inventory.salable_qty('stock-A') AS salable, inventory.salable_qty('stock-A', 'berlin') AS berlin,
        inventory.is_salable('stock-A', 5) AS is_salable,
