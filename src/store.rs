@@ -38,9 +38,9 @@ fn plan(client: &SpiClient<'_>, stmt: &'static Statement) -> SpiResult<Rc<OwnedP
 ///
 /// It runs through `select`, not `update`: pgrx's `update` takes a transaction id before the
 /// statement runs, which would make every read (salable_qty, is_salable) take XidGenLock,
-/// write a commit record, end under an exclusive ProcArrayLock, and fail on a hot standby. PostgreSQL takes an id itself
-/// when a statement writes or locks a row. The plans are prepared as mutating, so each
-/// statement still runs in read-write mode with a fresh snapshot.
+/// write a commit record, end under an exclusive ProcArrayLock, and fail on a hot standby.
+/// PostgreSQL takes an id itself when a statement writes or locks a row. The plans are
+/// prepared as mutating, so each statement still runs in read-write mode with a fresh snapshot.
 pub(crate) fn exec<R>(
     client: &mut SpiClient<'_>,
     stmt: &'static Statement,
