@@ -22,6 +22,18 @@ pub fn connect_to(database: &str) -> Client {
     config.connect(NoTls).expect("connect to the server under test")
 }
 
+/// The TCP port of the server under test.
+pub fn server_port() -> u16 {
+    let config: postgres::Config = url().parse().expect("INVENTORY_TEST_URL is a valid connection string");
+    config.get_ports().first().copied().unwrap_or(5432)
+}
+
+/// The path of a PostgreSQL program (pg_dump, pg_ctl, ...) of the server under test.
+pub fn pg_program(name: &str) -> String {
+    let bin = std::env::var("INVENTORY_TEST_PG_BIN").expect("bin/test sets INVENTORY_TEST_PG_BIN");
+    format!("{bin}/{name}")
+}
+
 /// A new, empty database of the same server, connected (dropped first if an earlier run left
 /// it). One statement per call: DROP and CREATE DATABASE cannot share a transaction.
 pub fn fresh_database(name: &str) -> Client {

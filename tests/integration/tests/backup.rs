@@ -3,12 +3,7 @@
 
 use std::process::Command;
 
-use inventory_reservation_tests::{connect, connect_to, fresh_sku};
-
-fn pg_tool(name: &str) -> Command {
-    let bin = std::env::var("INVENTORY_TEST_PG_BIN").expect("bin/test sets INVENTORY_TEST_PG_BIN");
-    Command::new(format!("{bin}/{name}"))
-}
+use inventory_reservation_tests::{connect, connect_to, fresh_sku, pg_program, server_port};
 
 fn counts(client: &mut postgres::Client) -> Vec<i64> {
     let row = client
@@ -24,8 +19,7 @@ fn counts(client: &mut postgres::Client) -> Vec<i64> {
 
 #[test]
 fn dump_and_restore_keep_everything() {
-    let url: postgres::Config = inventory_reservation_tests::url().parse().unwrap();
-    let port = url.get_ports().first().copied().unwrap_or(5432).to_string();
+    let port = server_port().to_string();
     let mut source = connect();
     let sku = fresh_sku("dump");
     source.execute("SELECT inventory.set_on_hand($1, 10)", &[&sku]).unwrap();
@@ -41,7 +35,7 @@ fn dump_and_restore_keep_everything() {
     let before = counts(&mut source);
 
     let file = std::env::temp_dir().join(format!("inventory-dump-{}.pgdump", std::process::id()));
-    let dump = pg_tool("pg_dump")
+    let dump = Command::new(pg_program("pg_dump"))
         .args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-Fc", "-f"])
         .arg(&file)
         .arg("inventory_it")
@@ -54,7 +48,7 @@ fn dump_and_restore_keep_everything() {
         .batch_execute("DROP DATABASE IF EXISTS inventory_it_restored WITH (FORCE)")
         .unwrap();
     admin.batch_execute("CREATE DATABASE inventory_it_restored").unwrap();
-    let restore = pg_tool("pg_restore")
+    let restore = Command::new(pg_program("pg_restore"))
         .args([
             "-h",
             "127.0.0.1",

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use inventory_reservation_tests::{Client, NoTls, SqlState, connect_to, fresh_database, wait_for};
+use inventory_reservation_tests::{
+    Client, NoTls, SqlState, connect_to, fresh_database, pg_program, server_port, wait_for,
+};
 
 const DATABASE: &str = "inventory_standby";
 
@@ -19,9 +21,8 @@ fn running_as_root() -> bool {
 
 /// A PostgreSQL program run as the cluster's owner: postgres when we are root (the server
 /// refuses root), ourselves otherwise.
-fn pg_program(name: &str) -> Command {
-    let bin = std::env::var("INVENTORY_TEST_PG_BIN").expect("bin/test sets INVENTORY_TEST_PG_BIN");
-    let program = format!("{bin}/{name}");
+fn as_cluster_owner(name: &str) -> Command {
+    let program = pg_program(name);
     if running_as_root() {
         let mut c = Command::new("runuser");
         c.args(["-u", "postgres", "--", &program]);
@@ -67,13 +68,13 @@ impl Standby {
         };
         mkdir.arg(&standby.dir);
         run(mkdir, "creating the standby's directory");
-        let mut backup = pg_program("pg_basebackup");
+        let mut backup = as_cluster_owner("pg_basebackup");
         backup
             .args(["-h", "127.0.0.1", "-p", &primary_port.to_string(), "-U", "postgres"])
             .args(["-X", "stream", "-c", "fast", "-R", "-D"])
             .arg(standby.data());
         run(backup, "pg_basebackup");
-        let mut start = pg_program("pg_ctl");
+        let mut start = as_cluster_owner("pg_ctl");
         start
             .arg("-D")
             .arg(standby.data())
@@ -106,7 +107,7 @@ impl Standby {
 
     fn stop(&self) {
         if self.data().join("postmaster.pid").exists() {
-            let mut stop = pg_program("pg_ctl");
+            let mut stop = as_cluster_owner("pg_ctl");
             stop.arg("-D").arg(self.data()).args(["-m", "immediate", "-w", "stop"]);
             stop.status().ok();
         }
@@ -122,8 +123,7 @@ impl Drop for Standby {
 
 #[test]
 fn a_hot_standby_serves_the_reads() {
-    let config: postgres::Config = inventory_reservation_tests::url().parse().unwrap();
-    let primary_port = config.get_ports().first().copied().unwrap_or(5432);
+    let primary_port = server_port();
     let mut primary = fresh_database(DATABASE);
     primary
         .batch_execute(
