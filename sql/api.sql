@@ -25,16 +25,14 @@ SELECT s.sku,
        s.buckets,
        escrow.free                                                                    AS escrowed
   FROM inventory.stock s
- -- Lapsed holds not yet swept. "expires_at <= now" is written as one row comparison with
- -- the item's key, which only the item's own index (sku, location, expires_at) can serve: as
- -- a plain condition, a generic plan may pick the sweeper's deadline index instead, and then
- -- reads every lapsed hold of every item during a backlog (0.4.0). The price: the scan passes
- -- over the index entries of all the item's open holds, not just its lapsed ones.
+ -- Lapsed holds not yet swept, from the item's own index (sku, location, expires_at): the
+ -- scan ends at the item's first future deadline. The sweeper's global deadline index is out
+ -- of reach here: its predicate also asks for "quantity > 0", which this does not say.
  CROSS JOIN LATERAL (
        SELECT COALESCE(sum(r.quantity), 0)::bigint AS quantity
          FROM inventory.reservation r
-        WHERE r.sku = s.sku AND r.location = s.location AND r.state = 'reserved'
-          AND (r.sku, r.location, r.expires_at) <= (s.sku, s.location, statement_timestamp())) lapsed
+        WHERE r.sku = s.sku AND r.location = s.location
+          AND r.state = 'reserved' AND r.expires_at <= statement_timestamp()) lapsed
  -- Units granted to buckets and not yet reserved are salable. Only items with buckets can
  -- have any (set_buckets drains them when it turns buckets off), so others skip the lookup.
  CROSS JOIN LATERAL (

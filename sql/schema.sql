@@ -69,9 +69,13 @@ CREATE TABLE inventory.reservation (
 -- when the worker keeps up (only rows still in state reserved are in it).
 CREATE INDEX reservation_item_deadline_idx
     ON inventory.reservation (sku, location, expires_at) WHERE state = 'reserved';
--- The sweeper's queue: earliest deadline first.
+-- The sweeper's queue: earliest deadline first. "quantity > 0" holds for every row (CHECK
+-- above), so the index has the same rows as "state = 'reserved'" alone; it is there so that
+-- only statements that say it, the sweeper's, can use this index. A read of one item says
+-- only "expires_at <= now", and a generic plan estimating one lapsed hold either way could
+-- otherwise take this index and filter it by item: every lapsed hold of a backlog per read.
 CREATE INDEX reservation_deadline_idx
-    ON inventory.reservation (expires_at) WHERE state = 'reserved';
+    ON inventory.reservation (expires_at) WHERE state = 'reserved' AND quantity > 0;
 -- Holds without a deadline (confirmed, acknowledged) of one item: set_on_hand settles the
 -- acknowledged ones, verify() and reconcile() sum them.
 CREATE INDEX reservation_item_undated_idx

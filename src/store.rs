@@ -399,9 +399,9 @@ macro_rules! return_units_of_item {
 }
 
 /// Expire the lapsed holds of one item and return the units to its counter. Rows another
-/// transaction has locked are skipped: that transaction is ending them itself. The deadline
-/// test is a row comparison with the item's key, as in the view stock_levels, so the generic
-/// plan reads the item's own index and not every lapsed hold of a backlog.
+/// transaction has locked are skipped: that transaction is ending them itself. Like the view
+/// stock_levels it does not say "quantity > 0", so it cannot use the sweeper's deadline index:
+/// its generic plan reads the item's own index and not every lapsed hold of a backlog.
 pub(crate) static EXPIRE_LAPSED_OF_ITEM: Statement = Statement {
     sql: concat!(
         "WITH lapsed AS (
@@ -409,7 +409,7 @@ pub(crate) static EXPIRE_LAPSED_OF_ITEM: Statement = Statement {
                  SET state = 'expired', updated_at = statement_timestamp()
                WHERE r.id IN (SELECT id FROM inventory.reservation
                                WHERE sku = $1 AND location = $2 AND state = 'reserved'
-                                 AND (sku, location, expires_at) <= ($1, $2, statement_timestamp())
+                                 AND expires_at <= statement_timestamp()
                                FOR UPDATE SKIP LOCKED)
               RETURNING r.id, r.sku, r.location, r.quantity),
           logged AS (
@@ -590,10 +590,11 @@ pub(crate) static END_ACTIVE_HOLD: Statement = Statement {
 /// One batch of the sweep, step 1: record at most $1 lapsed holds as expired (oldest deadline
 /// first) with their log rows, and return the units they free per item, in (sku, location)
 /// order. The items are left to step 2, so they stay locked for as short a time as possible.
+/// "quantity > 0" (always true) is what lets it use the deadline index: see sql/schema.sql.
 pub(crate) static EXPIRE_BATCH: Statement = Statement {
     sql: "WITH due AS (
               SELECT id FROM inventory.reservation
-               WHERE state = 'reserved' AND expires_at <= statement_timestamp()
+               WHERE state = 'reserved' AND quantity > 0 AND expires_at <= statement_timestamp()
                ORDER BY expires_at
                LIMIT $1
                FOR UPDATE SKIP LOCKED),

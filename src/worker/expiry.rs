@@ -118,8 +118,9 @@ fn sweep(db: pg_sys::Oid, name: &str) -> Option<(i64, Option<i64>)> {
                     .ok()
                     .flatten()
                     .unwrap_or(0);
+                // "quantity > 0" (always true) opens the deadline index: see sql/schema.sql.
                 let next = Spi::get_one::<TimestampWithTimeZone>(
-                    "SELECT min(expires_at) FROM inventory.reservation WHERE state = 'reserved'",
+                    "SELECT min(expires_at) FROM inventory.reservation WHERE state = 'reserved' AND quantity > 0",
                 )
                 .ok()
                 .flatten()
