@@ -74,6 +74,7 @@ CREATE INDEX reservation_item_deadline_idx
 -- only statements that say it, the sweeper's, can use this index. A read of one item says
 -- only "expires_at <= now", and a generic plan estimating one lapsed hold either way could
 -- otherwise take this index and filter it by item: every lapsed hold of a backlog per read.
+-- The cost: an UPDATE of quantity (a resize) is no longer HOT; changes of state never were.
 CREATE INDEX reservation_deadline_idx
     ON inventory.reservation (expires_at) WHERE state = 'reserved' AND quantity > 0;
 -- Holds without a deadline (confirmed, acknowledged) of one item: set_on_hand settles the

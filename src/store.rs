@@ -400,8 +400,9 @@ macro_rules! return_units_of_item {
 
 /// Expire the lapsed holds of one item and return the units to its counter. Rows another
 /// transaction has locked are skipped: that transaction is ending them itself. Like the view
-/// stock_levels it does not say "quantity > 0", so it cannot use the sweeper's deadline index:
-/// its generic plan reads the item's own index and not every lapsed hold of a backlog.
+/// stock_levels it does not say "quantity > 0", so on the 0.5.0 schema it cannot use the
+/// sweeper's deadline index: its generic plan reads the item's own index and not every lapsed
+/// hold of a backlog.
 pub(crate) static EXPIRE_LAPSED_OF_ITEM: Statement = Statement {
     sql: concat!(
         "WITH lapsed AS (
@@ -609,6 +610,14 @@ pub(crate) static EXPIRE_BATCH: Statement = Statement {
           SELECT sku, location, sum(quantity)::bigint AS units, count(*) AS holds
             FROM lapsed GROUP BY sku, location ORDER BY sku, location",
     args: &[INT4OID],
+};
+
+/// The earliest deadline of a hold still recorded as reserved: when the worker's next pass is
+/// due. Run by the worker through plain SPI (it has no kept plans); "quantity > 0" (always
+/// true) opens the deadline index, as in EXPIRE_BATCH.
+pub(crate) static NEXT_DEADLINE: Statement = Statement {
+    sql: "SELECT min(expires_at) FROM inventory.reservation WHERE state = 'reserved' AND quantity > 0",
+    args: &[],
 };
 
 /// Step 2, the batch's last statement: give the freed units back to their items ($1 skus,

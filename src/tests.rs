@@ -1152,13 +1152,23 @@ mod tests {
         assert_eq!(one::<i64>("SELECT inventory.salable_qty('S1')"), 1000);
         assert_eq!(one::<i64>("SELECT inventory.salable_qty('S1500')"), 950);
 
+        // reserve's statement that expires one item's lapsed holds reads like the view.
+        Spi::run(&format!(
+            "PREPARE lapsed_of(text, text) AS {}",
+            crate::store::EXPIRE_LAPSED_OF_ITEM.sql
+        ))
+        .unwrap();
+        let lapsed_of = explain_analyze("EXECUTE lapsed_of('S1500', 'default')");
+        assert!(
+            lapsed_of.contains("reservation_item_deadline_idx") && !lapsed_of.contains("reservation_deadline_idx"),
+            "{lapsed_of}"
+        );
+
         // The sweeper's statements, which say "quantity > 0", do take the deadline index.
         Spi::run(&format!("PREPARE sweep(int) AS {}", crate::store::EXPIRE_BATCH.sql)).unwrap();
         let sweep = explain_analyze("EXECUTE sweep(1000)");
         assert!(sweep.contains("reservation_deadline_idx"), "{sweep}");
-        let next = explain_analyze(
-            "SELECT min(expires_at) FROM inventory.reservation WHERE state = 'reserved' AND quantity > 0",
-        );
+        let next = explain_analyze(crate::store::NEXT_DEADLINE.sql);
         assert!(next.contains("reservation_deadline_idx"), "{next}");
     }
 

@@ -11,6 +11,7 @@ use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
 
 use crate::gucs;
+use crate::store;
 use crate::worker::launcher::reload_config;
 use crate::worker::registry;
 use crate::worker::shutdown_requested;
@@ -118,13 +119,10 @@ fn sweep(db: pg_sys::Oid, name: &str) -> Option<(i64, Option<i64>)> {
                     .ok()
                     .flatten()
                     .unwrap_or(0);
-                // "quantity > 0" (always true) opens the deadline index: see sql/schema.sql.
-                let next = Spi::get_one::<TimestampWithTimeZone>(
-                    "SELECT min(expires_at) FROM inventory.reservation WHERE state = 'reserved' AND quantity > 0",
-                )
-                .ok()
-                .flatten()
-                .map(i64::from);
+                let next = Spi::get_one::<TimestampWithTimeZone>(store::NEXT_DEADLINE.sql)
+                    .ok()
+                    .flatten()
+                    .map(i64::from);
                 Some((expired, next))
             })
             .catch_others(move |e| {
