@@ -12,8 +12,8 @@ use pgrx::prelude::*;
 use crate::gucs;
 use crate::worker::registry::{self, Known};
 
-/// Longest sleep of the launcher between looks at the list of databases.
-const LAUNCHER_INTERVAL: Duration = Duration::from_secs(1);
+/// Longest sleep of the launcher between looks at the list of databases, in milliseconds.
+const LAUNCHER_INTERVAL_MS: u64 = 1_000;
 /// Least time between two starts of an expiry worker for the same database.
 const RESTART_DELAY_US: i64 = 1_000_000;
 /// How often a database the registry does not know is probed for the extension. Databases
@@ -52,14 +52,16 @@ pub extern "C-unwind" fn inventory_reservation_launcher_main(_arg: pg_sys::Datum
         if BackgroundWorker::sighup_received() {
             reload_config();
         }
-        if gucs::WORKER_ENABLED.get() {
-            start_due_workers(&mut last_start);
-        }
+        // Switched off, nothing is due, however late the parked databases are: the reload
+        // that switches the worker on sets the latch, so they are served at once.
+        let next_due = if gucs::WORKER_ENABLED.get() {
+            start_due_workers(&mut last_start)
+        } else {
+            None
+        };
         let now = unsafe { pg_sys::GetCurrentTimestamp() };
-        let nap = registry::earliest_parked_wake()
-            .map(|wake| Duration::from_millis(schedule::sleep_ms(now, wake)))
-            .map_or(LAUNCHER_INTERVAL, |d| d.min(LAUNCHER_INTERVAL));
-        if !BackgroundWorker::wait_latch(Some(nap)) {
+        let nap = schedule::launcher_nap_ms(now, next_due, LAUNCHER_INTERVAL_MS);
+        if !BackgroundWorker::wait_latch(Some(Duration::from_millis(nap))) {
             break; // SIGTERM or postmaster death
         }
     }
@@ -69,23 +71,28 @@ pub extern "C-unwind" fn inventory_reservation_launcher_main(_arg: pg_sys::Datum
 }
 
 /// Start an expiry worker in every database whose next pass is due, and probe databases the
-/// registry does not know (the extension may be there, e.g. after a restart).
-fn start_due_workers(last_start: &mut HashMap<pg_sys::Oid, i64>) {
+/// registry does not know (the extension may be there, e.g. after a restart). Returns the
+/// earliest time another database it serves will be due, for the launcher's sleep.
+fn start_due_workers(last_start: &mut HashMap<pg_sys::Oid, i64>) -> Option<i64> {
     let databases = BackgroundWorker::transaction(list_databases);
     registry::forget_except(&databases.iter().map(|d| d.oid).collect::<Vec<_>>());
     let now = unsafe { pg_sys::GetCurrentTimestamp() };
+    let mut next_due: Option<i64> = None;
     for db in databases.iter().filter(|d| gucs::worker_serves(&d.name)) {
-        let since_start = last_start.get(&db.oid).map_or(i64::MAX, |t| now - t);
+        let started = last_start.get(&db.oid).copied();
         let due = match registry::known(db.oid) {
-            Known::Running => false,
-            Known::Parked(wake_at) => wake_at <= now && since_start >= RESTART_DELAY_US,
-            Known::Unknown => since_start >= PROBE_INTERVAL_US,
+            Known::Running => continue,
+            Known::Parked(wake_at) => schedule::launcher_due(wake_at, started, RESTART_DELAY_US),
+            Known::Unknown => started.map_or(now, |t| t.saturating_add(PROBE_INTERVAL_US)),
         };
-        if due {
+        if due <= now {
             last_start.insert(db.oid, now);
             start_expiry_worker(db);
+        } else {
+            next_due = Some(next_due.map_or(due, |n| n.min(due)));
         }
     }
+    next_due
 }
 
 pub(crate) fn reload_config() {

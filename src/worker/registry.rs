@@ -176,16 +176,6 @@ pub(crate) fn known(db: pg_sys::Oid) -> Known {
     }
 }
 
-/// The earliest wake-up of any parked database, for the launcher's sleep.
-pub(crate) fn earliest_parked_wake() -> Option<i64> {
-    let r = REGISTRY.share();
-    r.slots
-        .iter()
-        .filter(|s| s.db != pg_sys::InvalidOid && !s.running())
-        .filter_map(Slot::next_wake)
-        .min()
-}
-
 /// Slots of databases that no longer exist are freed.
 pub(crate) fn forget_except(existing: &[pg_sys::Oid]) {
     let mut r = REGISTRY.exclusive();

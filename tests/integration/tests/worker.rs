@@ -229,6 +229,54 @@ fn rss_anon_kb(pid: i32) -> i64 {
         .unwrap_or(0)
 }
 
+/// CPU time (user plus system) a process has used so far, in clock ticks (1/100 s on Linux).
+fn cpu_ticks(pid: i32) -> i64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name comes in parentheses and may hold spaces; utime and stime are the
+    // 12th and 13th fields after it.
+    let fields: Vec<i64> = stat
+        .rsplit_once(") ")
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
+    fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)
+}
+
+#[test]
+fn a_switched_off_worker_leaves_the_launcher_asleep_while_holds_are_due() {
+    let name = "inventory_it_worker_off";
+    let mut db = database_with_extension(name);
+    let sku = fresh_sku("off");
+    db.execute("SELECT inventory.set_on_hand($1, 1)", &[&sku]).unwrap();
+    let settings = SystemSettings::set(&mut db, &[("inventory.worker_enabled", "off")]);
+    // Due in 1 s: the database's wake-up time passes while nobody may serve it.
+    db.execute("SELECT inventory.reserve($1, 1, ttl => '1 second')", &[&sku])
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let launcher = launcher_pid(&mut db).expect("a launcher");
+    let before = cpu_ticks(launcher);
+    std::thread::sleep(Duration::from_secs(3));
+    let used = cpu_ticks(launcher) - before;
+    println!("launcher CPU over 3 s with the worker off and a hold due: {used} ticks");
+    assert!(used < 30, "the launcher used {used} ticks of CPU in 3 s: it spins");
+    let state = |db: &mut Client| -> String {
+        db.query_one("SELECT state::text FROM inventory.reservation WHERE sku = $1", &[&sku])
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(state(&mut db), "reserved", "off means no expiry");
+    // Switched on again, the late database is served at once.
+    drop(settings);
+    let expired = wait_for(Duration::from_secs(5), || (state(&mut db) == "expired").then_some(()));
+    assert!(
+        expired.is_some(),
+        "the hold was expired within 5 s of switching the worker on"
+    );
+    drop(db);
+    drop_database(name);
+}
+
 /// A backlog: 1,000 items with `holds / 1000` one-unit holds each, counters and log consistent,
 /// all due 3 s from now, plus one hold through the API that announces the deadline to the
 /// worker (as reserve() always does). Returns the items' sku prefix.
