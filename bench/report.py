@@ -276,6 +276,15 @@ def chart(path, ratios):
     return True
 
 
+def writeback(meta):
+    """When the kernel starts flushing dirty page-cache data, as the run found it (see bench/run)."""
+    dbb, ratio, expire = (meta.get(k) for k in ("dirty_background_bytes", "dirty_background_ratio", "dirty_expire_centisecs"))
+    if dbb is None:
+        return "not recorded"
+    start = f"vm.dirty_background_bytes {int(dbb) // 1048576} MB" if dbb != "0" else f"vm.dirty_background_ratio {ratio}%"
+    return f"{start}, data older than {int(expire) / 100:g} s"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--work", required=True)
@@ -292,7 +301,8 @@ def main():
                "the numbers are not measurements.", ""]
     md += [
         f"- Machine: {meta.get('cores')} cores ({meta.get('cpu')}), {int(meta.get('ram_mb', 0)) // 1024} GB RAM; "
-        f"fdatasync **{meta.get('fdatasync_us') or '?'} µs** per 8 kB write (`pg_test_fsync -s 1`)",
+        f"fdatasync **{meta.get('fdatasync_us') or '?'} µs** per 8 kB write (`pg_test_fsync -s 1`); "
+        f"kernel writeback: {writeback(meta)}",
         f"- PostgreSQL {meta.get('pg_version')}: shared_buffers {meta.get('shared_buffers')}, "
         f"max_wal_size {meta.get('max_wal_size')}, checkpoint_timeout {meta.get('checkpoint_timeout')}, "
         f"synchronous_commit {meta.get('synchronous_commit')}; library preloaded (background worker on)",
