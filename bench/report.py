@@ -372,7 +372,9 @@ def main():
 
     if expiry:
         md += ["## expiry: drain of lapsed holds under a steady reserve+release load", "",
-               "Ours: the background worker. Naive: one PL/pgSQL loop, one transaction. "
+               f"Ours: the background worker (`inventory.expire_batch_size` {meta.get('expire_batch_size', '?')}, "
+               f"`expire_batch_delay` {meta.get('expire_batch_delay', '?')}). "
+               "Naive: one PL/pgSQL loop, one transaction. "
                "Floor: one statement. Load: uniform reserve+release, rate-limited; its latency is "
                "split into before (after a 2 s warm-up), during and after the drain. Execution p99 "
                "leaves out pgbench's schedule lag: the time from a transaction's scheduled start "
