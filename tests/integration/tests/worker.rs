@@ -231,7 +231,8 @@ fn rss_anon_kb(pid: i32) -> i64 {
 
 /// CPU time (user plus system) a process has used so far, in clock ticks (1/100 s on Linux).
 fn cpu_ticks(pid: i32) -> i64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The test runs on the server's machine; a process it cannot read would measure nothing.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the launcher's /proc/<pid>/stat");
     // The command name comes in parentheses and may hold spaces; utime and stime are the
     // 12th and 13th fields after it.
     let fields: Vec<i64> = stat
@@ -258,6 +259,7 @@ fn a_switched_off_worker_leaves_the_launcher_asleep_while_holds_are_due() {
     let before = cpu_ticks(launcher);
     std::thread::sleep(Duration::from_secs(3));
     let used = cpu_ticks(launcher) - before;
+    assert_eq!(launcher_pid(&mut db), Some(launcher), "the same launcher throughout");
     println!("launcher CPU over 3 s with the worker off and a hold due: {used} ticks");
     assert!(used < 30, "the launcher used {used} ticks of CPU in 3 s: it spins");
     let state = |db: &mut Client| -> String {
