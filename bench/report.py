@@ -281,7 +281,7 @@ def writeback(meta):
     dbb, ratio, expire = (meta.get(k) for k in ("dirty_background_bytes", "dirty_background_ratio", "dirty_expire_centisecs"))
     if dbb is None:
         return "not recorded"
-    start = f"vm.dirty_background_bytes {int(dbb) // 1048576} MB" if dbb != "0" else f"vm.dirty_background_ratio {ratio}%"
+    start = f"vm.dirty_background_bytes {int(dbb) / 1048576:g} MB" if dbb != "0" else f"vm.dirty_background_ratio {ratio}%"
     return f"{start}, data older than {int(expire) / 100:g} s"
 
 
