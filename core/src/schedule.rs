@@ -30,9 +30,9 @@ pub fn sleep_ms(now: i64, wake: i64) -> u64 {
 /// Shortest sleep of the launcher: whatever it finds, it never loops faster than this.
 pub const LAUNCHER_MIN_NAP_MS: u64 = 10;
 
-/// When the launcher may start a parked database's worker: at the wake-up time the worker
-/// left, but not within `restart_delay_us` of the last start, so a start that failed or a
-/// worker that gave up at once is retried at that pace.
+/// When the launcher may start a database's worker: at `wake_at` (the wake-up time a parked
+/// worker left, or now for a probe), but not within `restart_delay_us` of the last start, so a
+/// start that failed or a worker that gave up at once is retried at that pace.
 pub fn launcher_due(wake_at: i64, last_start: Option<i64>, restart_delay_us: i64) -> i64 {
     match last_start {
         Some(started) => wake_at.max(started.saturating_add(restart_delay_us)),

@@ -83,7 +83,8 @@ fn start_due_workers(last_start: &mut HashMap<pg_sys::Oid, i64>) -> Option<i64> 
         let due = match registry::known(db.oid) {
             Known::Running => continue,
             Known::Parked(wake_at) => schedule::launcher_due(wake_at, started, RESTART_DELAY_US),
-            Known::Unknown => started.map_or(now, |t| t.saturating_add(PROBE_INTERVAL_US)),
+            // Not known: worth a probe now, but not within the probe interval of the last one.
+            Known::Unknown => schedule::launcher_due(now, started, PROBE_INTERVAL_US),
         };
         if due <= now {
             last_start.insert(db.oid, now);
