@@ -14,6 +14,11 @@
 
 \echo Use "ALTER EXTENSION inventory_reservation UPDATE" to load this file. \quit
 
+-- Writers are shut out first, in one step. Otherwise a writer could take a weak lock while the
+-- build holds its share lock and then wait for a stronger one (the sweep's FOR UPDATE, then
+-- its UPDATE): the DROP below would wait for it and it for the update, a deadlock (seen in
+-- the upgrade test). EXCLUSIVE still lets plain reads through.
+LOCK TABLE inventory.reservation IN EXCLUSIVE MODE;
 CREATE INDEX reservation_deadline_idx_0_5_0
     ON inventory.reservation (expires_at) WHERE state = 'reserved' AND quantity > 0;
 DROP INDEX inventory.reservation_deadline_idx;
