@@ -12,6 +12,7 @@ mod errors;
 mod fmgr;
 mod gucs;
 mod store;
+mod subxact;
 mod worker;
 
 ::pgrx::pg_module_magic!(name, version);

@@ -20,10 +20,13 @@ pub enum ErrorCode {
     InvalidTransition,
     /// An idempotency key was reused for a different request.
     IdempotencyConflict,
+    /// The units are there, but in lapsed holds that another transaction keeps locked for
+    /// longer than a take waits (PostgreSQL's own `lock_not_available`). Safe to retry.
+    LapsedHoldsLocked,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 7] = [
+    pub const ALL: [ErrorCode; 8] = [
         ErrorCode::NullArgument,
         ErrorCode::InvalidArgument,
         ErrorCode::InsufficientStock,
@@ -31,6 +34,7 @@ impl ErrorCode {
         ErrorCode::UnknownReservation,
         ErrorCode::InvalidTransition,
         ErrorCode::IdempotencyConflict,
+        ErrorCode::LapsedHoldsLocked,
     ];
 
     /// The five-character SQLSTATE. Bad input uses the standard class 22; the
@@ -44,6 +48,7 @@ impl ErrorCode {
             ErrorCode::UnknownReservation => "IR003",
             ErrorCode::InvalidTransition => "IR004",
             ErrorCode::IdempotencyConflict => "IR005",
+            ErrorCode::LapsedHoldsLocked => "55P03",
         }
     }
 
@@ -57,6 +62,7 @@ impl ErrorCode {
             ErrorCode::UnknownReservation => "unknown_reservation",
             ErrorCode::InvalidTransition => "invalid_transition",
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
+            ErrorCode::LapsedHoldsLocked => "lock_not_available",
         }
     }
 }
@@ -130,6 +136,18 @@ impl InventoryError {
             format!("idempotency key \"{key}\" was already used for a different reservation"),
         )
         .with_detail(format!("The key belongs to a reservation of {existing}."))
+    }
+
+    /// `salable` counts the lapsed holds as free, as every read does.
+    pub fn lapsed_holds_locked(sku: &str, location: &str, requested: i64, salable: i64, waited_ms: u64) -> Self {
+        InventoryError::new(
+            ErrorCode::LapsedHoldsLocked,
+            format!("units of sku \"{sku}\" at location \"{location}\" are in lapsed reservations locked by another transaction"),
+        )
+        .with_detail(format!(
+            "Requested {requested}, salable {salable} counting lapsed holds as free; waited {waited_ms} ms for them to be released."
+        ))
+        .with_hint("Retry. A transaction that keeps such a lock is usually idle in transaction, or an expiry sweep that is stuck.")
     }
 }
 

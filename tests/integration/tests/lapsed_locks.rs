@@ -1,0 +1,128 @@
+//! A sold-out item whose units sit in a lapsed hold that another transaction has locked: an
+//! expiry sweep between its two statements, or a session idle in its transaction. A reserve
+//! must not refuse those units with IR001 (every read counts them as salable): it waits for
+//! the lock to go, and gives up with 55P03 after a second, having changed nothing.
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use inventory_reservation_tests::{Client, SqlState, assert_consistent, connect, fresh_sku, insufficient_stock};
+
+/// One unit on hand, held by a reservation that lapses in 300 ms. The hold is locked by a
+/// transaction of the returned client before it lapses, so the background worker's sweep
+/// (which skips locked holds) leaves it to the test.
+fn sold_out_into_a_locked_lapsed_hold(prefix: &str) -> (String, String, Client) {
+    let sku = fresh_sku(prefix);
+    let mut admin = connect();
+    admin.execute("SELECT inventory.set_on_hand($1, 1)", &[&sku]).unwrap();
+    let hold: String = admin
+        .query_one(
+            "SELECT inventory.reserve($1, 1, expires_at => clock_timestamp() + interval '300 ms')::text",
+            &[&sku],
+        )
+        .unwrap()
+        .get(0);
+    let mut locker = connect();
+    locker.batch_execute("BEGIN").unwrap();
+    let locked = locker
+        .execute(
+            "SELECT 1 FROM inventory.reservation WHERE id = $1::text::uuid AND state = 'reserved' FOR UPDATE",
+            &[&hold],
+        )
+        .unwrap();
+    assert_eq!(locked, 1);
+    thread::sleep(Duration::from_millis(400));
+    let salable: i64 = admin
+        .query_one("SELECT inventory.salable_qty($1)", &[&sku])
+        .unwrap()
+        .get(0);
+    assert_eq!(salable, 1, "the lapsed hold's unit is salable");
+    (sku, hold, locker)
+}
+
+/// Reserve one unit of `sku` on a new connection; the result and how long it took.
+fn reserve_one(sku: &str) -> (Result<String, postgres::Error>, Duration) {
+    let mut buyer = connect();
+    let started = Instant::now();
+    let result = buyer
+        .query_one("SELECT inventory.reserve($1, 1)::text", &[&sku])
+        .map(|row| row.get(0));
+    (result, started.elapsed())
+}
+
+#[test]
+fn a_reserve_waits_for_a_sweep_that_has_the_lapsed_hold_locked() {
+    let (sku, hold, mut sweep) = sold_out_into_a_locked_lapsed_hold("lapsed-sweep");
+    // The sweep's first statement: the hold is recorded as expired, with its log row; its
+    // unit goes back to the item only in the second statement, 300 ms later.
+    sweep
+        .batch_execute(&format!(
+            "UPDATE inventory.reservation SET state = 'expired' WHERE id = '{hold}';
+             INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
+             VALUES ('{sku}', '{hold}', 'default', 'expire', 1)"
+        ))
+        .unwrap();
+    let buyer = {
+        let sku = sku.clone();
+        thread::spawn(move || reserve_one(&sku))
+    };
+    thread::sleep(Duration::from_millis(300));
+    sweep
+        .execute(
+            "UPDATE inventory.stock SET held = held - 1 WHERE sku = $1 AND location = 'default'",
+            &[&sku],
+        )
+        .unwrap();
+    sweep.batch_execute("COMMIT").unwrap();
+
+    let (result, took) = buyer.join().unwrap();
+    let id = result.expect("the unit the sweep freed is sold, not refused");
+    assert_ne!(id, hold);
+    assert!(
+        took >= Duration::from_millis(200) && took < Duration::from_millis(1_000),
+        "waited for the sweep's commit: {took:?}"
+    );
+    assert_consistent(&mut connect(), &[sku]);
+}
+
+#[test]
+fn a_lock_held_past_the_budget_gives_55p03_and_changes_nothing() {
+    let (sku, hold, mut idle) = sold_out_into_a_locked_lapsed_hold("lapsed-idle");
+
+    // More than is salable: refused at once, as before; the lock does not matter.
+    let mut buyer = connect();
+    let started = Instant::now();
+    let err = buyer.query_one("SELECT inventory.reserve($1, 2)", &[&sku]).unwrap_err();
+    assert_eq!(err.code(), Some(&insufficient_stock()), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // The salable unit: the reserve waits a second for the lock, then gives up.
+    let (result, took) = reserve_one(&sku);
+    let err = result.expect_err("the lapsed hold stays locked");
+    assert_eq!(err.code(), Some(&SqlState::LOCK_NOT_AVAILABLE), "{err}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_millis(3_000),
+        "waited about a second: {took:?}"
+    );
+    let mut admin = connect();
+    let (state, held): (String, i64) = admin
+        .query_one(
+            "SELECT r.state, s.held FROM inventory.reservation r
+               JOIN inventory.stock s USING (sku, location) WHERE r.id = $1::text::uuid",
+            &[&hold],
+        )
+        .map(|row| (row.get(0), row.get(1)))
+        .unwrap();
+    assert_eq!((state.as_str(), held), ("reserved", 1), "nothing changed");
+
+    // Once the lock goes, the same reserve expires the lapsed hold and takes its unit.
+    idle.batch_execute("ROLLBACK").unwrap();
+    let (result, took) = reserve_one(&sku);
+    result.expect("the unit is sold once the lock is gone");
+    assert!(took < Duration::from_millis(500), "{took:?}");
+    assert_consistent(&mut admin, &[sku]);
+}
