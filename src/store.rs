@@ -608,7 +608,7 @@ pub(crate) static EXPIRE_BATCH: Statement = Statement {
               INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
               SELECT sku, id, location, 'expire', quantity FROM lapsed)
           SELECT sku, location, sum(quantity)::bigint AS units, count(*) AS holds
-            FROM lapsed GROUP BY sku, location ORDER BY sku, location",
+            FROM lapsed GROUP BY sku, location ORDER BY sku COLLATE \"C\", location COLLATE \"C\"",
     args: &[INT4OID],
 };
 
@@ -624,13 +624,15 @@ pub(crate) static NEXT_DEADLINE: Statement = Statement {
 /// $2 locations, $3 units). Locks the items in (sku, location) order, the order reserve_many
 /// uses, so a sweep and a whole order never wait for each other in a cycle; they stay locked
 /// only for this statement and the commit, not while the batch writes its holds and log rows.
+/// The order is by bytes (COLLATE "C"), as Rust compares the order's strings: a database's
+/// own collation (en-US puts "a-1" before "B-1") would lock in another order.
 pub(crate) static RETURN_EXPIRED_UNITS: Statement = Statement {
     sql: "WITH freed AS (
               SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS f(sku, location, units)),
           locked AS MATERIALIZED (
               SELECT s.sku, s.location, f.units
                 FROM inventory.stock s JOIN freed f ON f.sku = s.sku AND f.location = s.location
-               ORDER BY s.sku, s.location
+               ORDER BY s.sku COLLATE \"C\", s.location COLLATE \"C\"
                  FOR UPDATE OF s)
           UPDATE inventory.stock s SET held = s.held - l.units, updated_at = statement_timestamp()
             FROM locked l
