@@ -1,5 +1,6 @@
 //! Deadline policies callable from SQL.
 
+use inventory_reservation_core::InventoryError;
 use inventory_reservation_core::policy::{payment_hold_days, weekday_from_iso};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
@@ -20,6 +21,9 @@ sql_function!(
 fn payment_hold_until(args: &Args) -> ApiResult<TimestampWithTimeZone> {
     let due: TimestampWithTimeZone = args.required(0, "payment_due")?;
     let incomplete: bool = args.required(1, "incomplete")?;
+    if due.is_infinity() || due.is_neg_infinity() {
+        return Err(InventoryError::invalid_argument("payment_due", "must be a finite time").into());
+    }
     Spi::connect_mut(|client| {
         let isodow = store::exec_one::<i32>(client, &store::ISO_WEEKDAY, &[due.into()])?.unwrap_or(0);
         let weekday =

@@ -29,6 +29,9 @@ SELECT inventory.reserve('err-A', 1, ttl => '0 seconds');
 \echo :LAST_ERROR_SQLSTATE
 SELECT inventory.reserve('err-A', 1, ttl => '1 month -31 days');
 \echo :LAST_ERROR_SQLSTATE
+-- Positive as a whole, but from 1 February it would end on 31 January.
+SELECT inventory.reserve('err-A', 1, ttl => '1 mon -29 days');
+\echo :LAST_ERROR_SQLSTATE
 SELECT inventory.reserve('err-A', 1, ttl => '1000000 years');
 \echo :LAST_ERROR_SQLSTATE
 SELECT inventory.reserve('err-A', 1, owner => '');
@@ -123,6 +126,8 @@ SELECT inventory.configure_item(NULL);
 SELECT inventory.configure_item('err-A', safety_stock => -1);
 \echo :LAST_ERROR_SQLSTATE
 SELECT inventory.payment_hold_until(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.payment_hold_until('infinity');
 \echo :LAST_ERROR_SQLSTATE
 SELECT inventory.prune_log(NULL);
 \echo :LAST_ERROR_SQLSTATE
