@@ -48,3 +48,59 @@ fn eight_identical_imports_at_once_make_one_hold() {
         (1, 1, 7)
     );
 }
+
+/// A whole order stores its lines under "<key>#<n>". A single reserve that names one of those
+/// keys while the order is being placed must find the order's line (or be told the key is
+/// taken), never hit the unique index with 23505.
+#[test]
+fn a_line_key_raced_by_a_single_reserve_is_replayed_or_refused_never_a_unique_violation() {
+    let sku = fresh_sku("idem-line");
+    let mut admin = connect();
+    admin
+        .execute("SELECT inventory.set_on_hand($1, 1000)", &[&sku])
+        .unwrap();
+    let mut outcomes: Vec<String> = Vec::new();
+    for round in 0..40 {
+        let key = format!("order:{sku}:{round}");
+        let start = Arc::new(Barrier::new(2));
+        let order = {
+            let (sku, key, start) = (sku.clone(), key.clone(), start.clone());
+            thread::spawn(move || {
+                let mut client = connect();
+                let items = format!(r#"[{{"sku": "{sku}", "quantity": 1}}, {{"sku": "{sku}", "quantity": 2}}]"#);
+                let stmt = client
+                    .prepare("SELECT inventory.reserve_many($1::text::jsonb, idempotency_key => $2)::text")
+                    .unwrap();
+                start.wait();
+                client.query_one(&stmt, &[&items, &key]).map(|_| "order".to_string())
+            })
+        };
+        let line = {
+            let (sku, key, start) = (sku.clone(), format!("{key}#1"), start.clone());
+            thread::spawn(move || {
+                let mut client = connect();
+                let stmt = client
+                    .prepare("SELECT inventory.reserve($1, 1, idempotency_key => $2)::text")
+                    .unwrap();
+                start.wait();
+                client.query_one(&stmt, &[&sku, &key]).map(|_| "line".to_string())
+            })
+        };
+        for result in [order.join().unwrap(), line.join().unwrap()] {
+            match result {
+                Ok(what) => outcomes.push(what),
+                Err(e) => outcomes.push(e.code().map(|c| c.code().to_string()).unwrap_or_else(|| e.to_string())),
+            }
+        }
+    }
+    let unexpected: Vec<&String> = outcomes
+        .iter()
+        .filter(|o| !["order", "line", "IR005"].contains(&o.as_str()))
+        .collect();
+    assert!(unexpected.is_empty(), "only replays and IR005: {unexpected:?}");
+    let problems: i64 = admin
+        .query_one("SELECT count(*) FROM inventory.verify() WHERE sku = $1", &[&sku])
+        .unwrap()
+        .get(0);
+    assert_eq!(problems, 0);
+}
