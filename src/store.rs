@@ -478,6 +478,24 @@ pub(crate) static RESIZE_HOLD: Statement = Statement {
     args: &[UUIDOID, TEXTOID, TEXTOID, INT8OID],
 };
 
+/// Part of a hold ships ($2 units, fewer than it holds): they leave the hold, held and on_hand
+/// (never below zero, as a whole commit); the rest stays held as it was. Logged as a commit of
+/// the units shipped.
+pub(crate) static COMMIT_PART: Statement = Statement {
+    sql: "WITH shipped AS (
+              UPDATE inventory.reservation SET quantity = quantity - $2, updated_at = statement_timestamp()
+               WHERE id = $1
+              RETURNING id, sku, location, quantity),
+          item AS (
+              UPDATE inventory.stock s
+                 SET held = s.held - $2, on_hand = GREATEST(s.on_hand - $2, 0), updated_at = statement_timestamp()
+                FROM shipped p
+               WHERE s.sku = p.sku AND s.location = p.location)
+          INSERT INTO inventory.log (sku, reservation_id, location, event, quantity, reason)
+          SELECT sku, id, location, 'commit', $2, 'partial; ' || quantity || ' still held' FROM shipped",
+    args: &[UUIDOID, INT8OID],
+};
+
 /// set_on_hand ends the item's acknowledged holds without taking their units off again: the
 /// new count from the ERP already excludes them (VTEX). Returns how many units were settled.
 pub(crate) static SETTLE_ACKNOWLEDGED: Statement = Statement {

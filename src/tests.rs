@@ -345,6 +345,75 @@ mod tests {
     }
 
     #[pg_test]
+    fn a_partial_commit_ships_some_units_and_keeps_the_rest_held() {
+        stock("A", 12);
+        let id = one::<pgrx::Uuid>("SELECT inventory.reserve('A', 5, ttl => '1 hour')");
+        let hold = format!(
+            "SELECT format('%s %s %s', state, quantity, expires_at) FROM inventory.reservation WHERE id = '{id}'"
+        );
+        let before = one::<String>(&hold);
+        assert!(one::<bool>(&format!("SELECT inventory.commit('{id}', 2)")));
+        assert_eq!(
+            one::<String>("SELECT format('%s/%s/%s', on_hand, reserved, salable) FROM inventory.stock_levels"),
+            "10/3/7"
+        );
+        assert_eq!(
+            one::<String>(&hold),
+            before.replacen("reserved 5", "reserved 3", 1),
+            "same state and deadline"
+        );
+        // The rest ships: the hold ends; another commit is a repeat.
+        assert!(one::<bool>(&format!("SELECT inventory.commit('{id}', 3)")));
+        assert!(!one::<bool>(&format!("SELECT inventory.commit('{id}', 1)")));
+        assert_eq!(
+            one::<String>("SELECT format('%s/%s/%s', on_hand, reserved, salable) FROM inventory.stock_levels"),
+            "7/0/7"
+        );
+        assert_eq!(
+            one::<String>(&format!(
+                "SELECT string_agg(event || ' ' || quantity || coalesce(' (' || reason || ')', ''), ', ' ORDER BY id)
+                   FROM inventory.log WHERE reservation_id = '{id}'"
+            )),
+            "reserve 5, commit 2 (partial; 3 still held), commit 3"
+        );
+        // A hot item too: buckets keep their units, the item's counters follow the hold.
+        stock("H", 10);
+        Spi::run("SELECT inventory.set_buckets('H', 4)").unwrap();
+        let hot = one::<pgrx::Uuid>("SELECT inventory.reserve('H', 3)");
+        assert!(one::<bool>(&format!("SELECT inventory.commit('{hot}', 1)")));
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('H')"), 7);
+        assert_eq!(one::<i64>("SELECT count(*) FROM inventory.verify()"), 0);
+    }
+
+    #[pg_test]
+    fn a_partial_commit_of_more_than_is_held_changes_nothing() {
+        setup();
+        stock("A", 12);
+        let id = one::<pgrx::Uuid>("SELECT inventory.reserve('A', 2)");
+        assert_eq!(
+            error_of(&format!("SELECT inventory.commit('{id}', 3)")),
+            "22023: quantity 3 is more than the reservation holds"
+        );
+        assert_eq!(
+            error_of(&format!("SELECT inventory.commit('{id}', 0)")),
+            "22023: quantity must be greater than zero"
+        );
+        assert_eq!(
+            error_of(&format!("SELECT inventory.commit('{id}', NULL::bigint)")),
+            "22004: quantity must not be NULL"
+        );
+        assert_eq!(
+            one::<String>("SELECT format('%s/%s/%s', on_hand, reserved, salable) FROM inventory.stock_levels"),
+            "12/2/10"
+        );
+        lapse_all();
+        assert_eq!(
+            error_of(&format!("SELECT inventory.commit('{id}', 1)")),
+            "IR004: cannot commit a reservation that is expired"
+        );
+    }
+
+    #[pg_test]
     fn illegal_transitions_raise_ir004() {
         setup();
         stock("A", 5);

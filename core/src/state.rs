@@ -147,6 +147,30 @@ pub fn ends_hold(action: Action) -> Option<(&'static [ReservationState], Reserva
     }
 }
 
+/// What a commit of some of a hold's units does (a partial shipment: Magento MSI's shipment
+/// events, Amazon's "Partially Shipped").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shipment {
+    /// Every unit ships: the same as a commit of the whole hold, which ends it.
+    All,
+    /// Some ship; `left` units stay held, in the same state and with the same deadline.
+    Part { left: i64 },
+}
+
+/// Ship `quantity` (already checked positive) of a hold of `held` units. More than it holds
+/// is bad input (22023): the caller's count of what is left is wrong, and nothing changes.
+pub fn shipment(held: i64, quantity: i64) -> Result<Shipment, InventoryError> {
+    match held - quantity {
+        0 => Ok(Shipment::All),
+        left if left > 0 => Ok(Shipment::Part { left }),
+        _ => Err(InventoryError::invalid_argument(
+            "quantity",
+            format!("{quantity} is more than the reservation holds"),
+        )
+        .with_detail(format!("It holds {held} units."))),
+    }
+}
+
 /// An action that makes no sense from the reservation's current state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Illegal {
@@ -234,6 +258,17 @@ mod tests {
                 state: Committed
             })
         );
+    }
+
+    #[test]
+    fn a_shipment_takes_part_or_all_and_never_more_than_is_held() {
+        assert_eq!(shipment(3, 1), Ok(Shipment::Part { left: 2 }));
+        assert_eq!(shipment(3, 3), Ok(Shipment::All));
+        let e = shipment(3, 4).unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::InvalidArgument);
+        assert_eq!(e.message, "quantity 4 is more than the reservation holds");
+        assert_eq!(e.detail.as_deref(), Some("It holds 3 units."));
+        assert!(shipment(1, i64::MAX).is_err());
     }
 
     #[test]

@@ -1,7 +1,7 @@
-//! One reservation: reserve, and every transition of its life (release, commit, confirm,
-//! acknowledge, extend, update_quantity).
+//! One reservation: reserve, and every transition of its life (release, commit of all or part,
+//! confirm, acknowledge, extend, update_quantity).
 
-use inventory_reservation_core::state::{self, Action, ReservationState, Step};
+use inventory_reservation_core::state::{self, Action, ReservationState, Shipment, Step};
 use inventory_reservation_core::ttl::check_ttl;
 use inventory_reservation_core::{InventoryError, validate};
 use pgrx::datum::{Interval, TimestampWithTimeZone, Uuid};
@@ -20,6 +20,7 @@ use crate::{gucs, store};
 sql_function!(pg_finfo_inventory_reserve, inventory_reserve, reserve);
 sql_function!(pg_finfo_inventory_release, inventory_release, release);
 sql_function!(pg_finfo_inventory_commit, inventory_commit, commit);
+sql_function!(pg_finfo_inventory_commit_part, inventory_commit_part, commit_part);
 sql_function!(pg_finfo_inventory_confirm, inventory_confirm, confirm);
 sql_function!(pg_finfo_inventory_acknowledge, inventory_acknowledge, acknowledge);
 sql_function!(pg_finfo_inventory_extend, inventory_extend, extend);
@@ -261,6 +262,29 @@ fn release(args: &Args) -> ApiResult<bool> {
 /// inventory.commit(reservation): shipped; the units leave on_hand and the hold ends.
 fn commit(args: &Args) -> ApiResult<bool> {
     transition(args, Action::Commit, None)
+}
+
+/// inventory.commit(reservation, quantity): `quantity` units shipped; the rest stays held in
+/// the same state, with the same deadline. All of it is a commit of the whole hold.
+fn commit_part(args: &Args) -> ApiResult<bool> {
+    let quantity = validate::positive_quantity("quantity", args.required(1, "quantity")?)?;
+    with_decision(args, Action::Commit, |client, r, step| match step {
+        Step::To(next @ ReservationState::Committed) => {
+            match state::shipment(r.quantity, quantity)? {
+                Shipment::All => end_hold(client, r.id, next, Action::Commit, None)?,
+                Shipment::Part { .. } => {
+                    store::exec(client, &store::COMMIT_PART, &[r.id.into(), quantity.into()], |_| Ok(()))?
+                }
+            }
+            salable_changed(client, &r.item.sku, &r.item.location)?;
+            Ok(true)
+        }
+        Step::Repeat => Ok(false),
+        other => Err(ApiError::Internal(format!(
+            "commit of reservation {} decided {other:?}",
+            r.id
+        ))),
+    })
 }
 
 /// inventory.confirm(reservation): payment approved; the hold no longer expires.

@@ -75,6 +75,11 @@ fn update_from_0_4_0_keeps_live_reservations() {
     update_keeps_live_reservations("0.4.0");
 }
 
+#[test]
+fn update_from_0_5_0_keeps_live_reservations() {
+    update_keeps_live_reservations("0.5.0");
+}
+
 fn update_keeps_live_reservations(previous: &str) {
     let suffix = previous.replace('.', "_");
     let (old_db, fresh_db) = (

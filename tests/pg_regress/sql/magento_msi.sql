@@ -21,6 +21,14 @@ SELECT inventory.reserve('msi-LAMP', 2, location => 'msi-source-b', owner => 'or
 SELECT inventory.commit(:'o43');
 SELECT location, on_hand, reserved, salable FROM inventory.stock_levels WHERE sku = 'msi-LAMP' ORDER BY location;
 
+-- A shipment of part of an order (MSI compensates per shipment): 2 of 3 units ship, the
+-- third stays held, in the same state, until the next shipment or a cancel.
+SELECT inventory.reserve('msi-LAMP', 3, location => 'msi-source-a', owner => 'order 000000044') AS o44 \gset
+SELECT inventory.commit(:'o44', 2) AS shipped_two;
+SELECT state, quantity FROM inventory.reservations WHERE id = :'o44';
+SELECT inventory.release(:'o44', 'last item canceled');
+SELECT location, on_hand, reserved, salable FROM inventory.stock_levels WHERE sku = 'msi-LAMP' ORDER BY location;
+
 -- MSI's known oversell: qty 1 and two "place order" clicks both succeed (magento/inventory
 -- #2722). Here the check and the hold are one atomic step: the second click is refused.
 SELECT inventory.set_on_hand('msi-LAST', 1);

@@ -1,0 +1,21 @@
+-- inventory_reservation 0.5.0 -> 0.6.0 (ALTER EXTENSION inventory_reservation UPDATE).
+-- Partial shipments: inventory.commit(reservation, quantity) ships some of a hold's units and
+-- keeps the rest held. reserve's comment names 55P03, which the 0.6.0 library raises when the
+-- units are in lapsed holds another transaction keeps locked. Nothing else changes: no table,
+-- index or view. Install the 0.6.0 library first (the new function is in it), then update.
+-- Tested in tests/integration/tests/upgrade.rs against a fresh install of 0.6.0.
+
+\echo Use "ALTER EXTENSION inventory_reservation UPDATE" to load this file. \quit
+
+CREATE FUNCTION inventory.commit(reservation uuid, quantity bigint)
+RETURNS boolean LANGUAGE c VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'inventory_commit_part';
+COMMENT ON FUNCTION inventory.commit(uuid, bigint) IS
+  'Part of the order shipped: quantity units leave on_hand and the hold; the rest stays held, in the same state and with the same deadline. All of it is the same as commit(reservation). Logged as commit with the units shipped. True when units shipped, false if the hold was already committed; 22023 for more units than it holds, IR004 for a released, expired or lapsed reservation. Not idempotent: a retried call ships again.';
+
+-- As every API function: not callable by PUBLIC until granted (see README, Privileges).
+REVOKE ALL ON FUNCTION inventory.commit(uuid, bigint) FROM PUBLIC;
+
+COMMENT ON FUNCTION inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz) IS
+  'Hold quantity units of (sku, location) until commit, release or expiry, atomically: never oversells. Returns the reservation id, or raises IR001 (insufficient stock) / IR002 (unknown item) / 55P03 (the units are in lapsed holds another transaction kept locked for a second; retry). Deadline: ttl from now, or expires_at (not both), else the channel''s default_ttl, else inventory.default_ttl. A channel with reserve = false holds nothing and returns NULL. The same idempotency_key returns the same reservation and holds nothing more.';
