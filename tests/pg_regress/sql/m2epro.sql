@@ -26,13 +26,19 @@ SELECT inventory.reserve('m2e-TEE', 1, channel => 'm2e-amazon-de') AS de_order \
 SELECT expires_at - created_at AS reservation_period FROM inventory.reservations WHERE id = :'de_order';
 
 -- When the period runs out before the Magento order is created, the reservation ends by
--- itself: here with a 1 second period, to watch it happen.
+-- itself: here with a 1 second period, to watch it happen. Another order of the same channel
+-- gets its Magento order in time: confirming it there ends the period, so its hold stays
+-- until it ships.
 SELECT inventory.set_channel('m2e-amazon-fast', default_ttl => '1 second');
 SELECT inventory.reserve('m2e-TEE', 3, channel => 'm2e-amazon-fast') AS fast_order \gset
+SELECT inventory.reserve('m2e-TEE', 1, channel => 'm2e-amazon-fast') AS fast_created \gset
+SELECT inventory.confirm(:'fast_created') AS magento_order_created;
 SELECT inventory.salable_qty('m2e-TEE') AS "available on Amazon";
 SELECT pg_sleep(1.5);
 SELECT inventory.salable_qty('m2e-TEE') AS "available after the period";
 SELECT state FROM inventory.reservations WHERE id = :'fast_order';
+SELECT state FROM inventory.reservations WHERE id = :'fast_created';
+SELECT inventory.commit(:'fast_created') AS shipped_after_the_period;
 
 -- The Magento order is created and later shipped: the held unit leaves stock.
 SELECT inventory.commit(:'de_order');
