@@ -20,8 +20,8 @@ pub enum ErrorCode {
     InvalidTransition,
     /// An idempotency key was reused for a different request.
     IdempotencyConflict,
-    /// The units are there, but in lapsed holds that another transaction keeps locked for
-    /// longer than a take waits (PostgreSQL's own `lock_not_available`). Safe to retry.
+    /// The units are there, but in lapsed holds that another transaction has locked
+    /// (PostgreSQL's own `lock_not_available`). Safe to retry.
     LapsedHoldsLocked,
 }
 
@@ -138,16 +138,17 @@ impl InventoryError {
         .with_detail(format!("The key belongs to a reservation of {existing}."))
     }
 
-    /// `salable` counts the lapsed holds as free, as every read does.
-    pub fn lapsed_holds_locked(sku: &str, location: &str, requested: i64, salable: i64, waited_ms: u64) -> Self {
+    /// The units were there by a consistent read (which counts lapsed holds as free) yet could
+    /// not be taken: they are in lapsed holds another transaction has locked.
+    pub fn lapsed_holds_locked(sku: &str, location: &str, requested: i64, salable: i64) -> Self {
         InventoryError::new(
             ErrorCode::LapsedHoldsLocked,
             format!("units of sku \"{sku}\" at location \"{location}\" are in lapsed reservations locked by another transaction"),
         )
         .with_detail(format!(
-            "Requested {requested}, salable {salable} counting lapsed holds as free; waited {waited_ms} ms for them to be released."
+            "Requested {requested}, salable {salable} counting lapsed holds as free; nothing was taken."
         ))
-        .with_hint("Retry. A transaction that keeps such a lock is usually idle in transaction, or an expiry sweep that is stuck.")
+        .with_hint("Retry. The lock is usually an expiry sweep's, which ends within milliseconds, or a session's that is idle in transaction.")
     }
 }
 

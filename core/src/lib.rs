@@ -4,7 +4,6 @@
 
 pub mod error;
 pub mod id;
-pub mod lock_wait;
 pub mod order;
 pub mod policy;
 pub mod schedule;

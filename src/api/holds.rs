@@ -2,9 +2,6 @@
 //! metadata), channel rules, idempotency locking, and taking units: when the first try
 //! fails, one read of the whole item decides between saying no and a sweep-and-retry.
 
-use std::time::Instant;
-
-use inventory_reservation_core::lock_wait::lapsed_lock_nap_ms;
 use inventory_reservation_core::policy::{Deadline, choose_deadline};
 use inventory_reservation_core::{InventoryError, validate};
 use pgrx::datum::{DatumWithOid, Interval, TimestampWithTimeZone, Uuid};
@@ -15,7 +12,6 @@ use crate::api::buckets;
 use crate::api::stock::{Item, item_salable};
 use crate::errors::ApiResult;
 use crate::fmgr::Args;
-use crate::subxact::keep_if_some;
 use crate::worker::registry;
 use crate::{gucs, store};
 
@@ -199,11 +195,13 @@ pub(crate) enum Attempt {
 /// fewer than `quantity` units were salable; a sold-out item refuses after that one read,
 /// writing nothing.
 ///
-/// The retry runs in a subtransaction. When it still gets nothing while a fresh read has the
-/// units, they are in lapsed holds that another transaction has locked (an expiry sweep
-/// between its two statements, or a session idle in a transaction): the retry is undone, so
-/// the item lock it took does not keep that sweep waiting, and tried again after a nap (core
-/// `lock_wait`), up to a budget, after which it errors with 55P03 instead of a false IR001.
+/// When the second try fails too while a fresh read still has the units, they are in lapsed
+/// holds that another transaction has locked (an expiry sweep between its two statements, a
+/// session idle in a transaction), which the expiry skips: that is 55P03, safe to retry, not a
+/// false IR001. It does not wait for them: waiting on the row lock can close a cycle with a
+/// sweep that waits for an item this transaction took earlier, and a sleep-and-retry loop
+/// closes the same cycle out of PostgreSQL's sight (measured: the soak test stalled for 1 s
+/// at a time).
 pub(crate) fn take_or_fail<T>(
     client: &mut SpiClient<'_>,
     item: &Item,
@@ -213,46 +211,21 @@ pub(crate) fn take_or_fail<T>(
     if let Some(taken) = take(client, Attempt::First)? {
         return Ok(taken);
     }
-    let started = Instant::now();
-    loop {
-        let salable = match item_salable(client, item)? {
-            None => return Err(InventoryError::unknown_item(&item.sku, &item.location).into()),
-            Some(units) if units < quantity => {
-                return Err(InventoryError::insufficient_stock(&item.sku, &item.location, quantity, units).into());
-            }
-            Some(units) => units,
-        };
-        let retried = keep_if_some(|| {
-            store::exec_one::<i64>(client, &store::EXPIRE_LAPSED_OF_ITEM, &item.key())?;
-            buckets::drain(client, item)?;
-            take(client, Attempt::Again)
-        })?;
-        if let Some(taken) = retried {
+    let mut salable = item_salable(client, item)?;
+    if salable.is_some_and(|units| units >= quantity) {
+        store::exec_one::<i64>(client, &store::EXPIRE_LAPSED_OF_ITEM, &item.key())?;
+        buckets::drain(client, item)?;
+        if let Some(taken) = take(client, Attempt::Again)? {
             return Ok(taken);
         }
-        let waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let Some(nap) = lapsed_lock_nap_ms(waited_ms) else {
-            return Err(
-                InventoryError::lapsed_holds_locked(&item.sku, &item.location, quantity, salable, waited_ms).into(),
-            );
-        };
-        sleep_ms(nap);
+        salable = item_salable(client, item)?;
     }
-}
-
-/// Sleep, shown as wait event "Extension" in pg_stat_activity; a cancel or terminate request
-/// ends it at once.
-fn sleep_ms(ms: u64) {
-    // SAFETY: a plain wait on this backend's own latch, as PostgreSQL's pg_sleep does.
-    unsafe {
-        let events = pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH;
-        pg_sys::WaitLatch(
-            pg_sys::MyLatch,
-            events as i32,
-            ms.try_into().unwrap_or(i64::MAX as _),
-            pg_sys::PG_WAIT_EXTENSION,
-        );
-        pg_sys::ResetLatch(pg_sys::MyLatch);
+    Err(match salable {
+        None => InventoryError::unknown_item(&item.sku, &item.location),
+        Some(units) if units >= quantity => {
+            InventoryError::lapsed_holds_locked(&item.sku, &item.location, quantity, units)
+        }
+        Some(units) => InventoryError::insufficient_stock(&item.sku, &item.location, quantity, units),
     }
-    pg_sys::check_for_interrupts!();
+    .into())
 }
