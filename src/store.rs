@@ -343,12 +343,27 @@ pub(crate) static INSERT_HOLD: Statement = Statement {
     args: HOLD_ARGS,
 };
 
+/// The quantity reservation `r` was made with, which a replay of its request compares against:
+/// the reserve row of the log, since a partial commit or update_quantity changes the stored
+/// quantity; the stored one if the log has been pruned.
+macro_rules! reserved_quantity {
+    () => {
+        "COALESCE((SELECT l.quantity FROM inventory.log l
+                    WHERE l.reservation_id = r.id AND l.event = 'reserve'
+                    ORDER BY l.id LIMIT 1), r.quantity)"
+    };
+}
+
 /// The reservations behind the per-line keys of an idempotent reserve_many, in key order.
 pub(crate) static FIND_BY_IDEMPOTENCY_KEYS: Statement = Statement {
-    sql: "SELECT r.id, r.sku, r.location, r.quantity
+    sql: concat!(
+        "SELECT r.id, r.sku, r.location, ",
+        reserved_quantity!(),
+        "
             FROM unnest($1::text[]) WITH ORDINALITY k(key, n)
             JOIN inventory.reservation r ON r.idempotency_key = k.key
-           ORDER BY k.n",
+           ORDER BY k.n"
+    ),
     args: &[TEXTARRAYOID],
 };
 
@@ -377,7 +392,11 @@ pub(crate) static LOCK_IDEMPOTENCY_KEY: Statement = Statement {
 };
 
 pub(crate) static FIND_BY_IDEMPOTENCY_KEY: Statement = Statement {
-    sql: "SELECT id, sku, location, quantity FROM inventory.reservation WHERE idempotency_key = $1",
+    sql: concat!(
+        "SELECT r.id, r.sku, r.location, ",
+        reserved_quantity!(),
+        " FROM inventory.reservation r WHERE r.idempotency_key = $1"
+    ),
     args: &[TEXTOID],
 };
 

@@ -376,13 +376,45 @@ mod tests {
             )),
             "reserve 5, commit 2 (partial; 3 still held), commit 3"
         );
-        // A hot item too: buckets keep their units, the item's counters follow the hold.
-        stock("H", 10);
+        // A hot item too: the bucket keeps its free units, the item's counters follow the hold.
+        stock("H", 100);
         Spi::run("SELECT inventory.set_buckets('H', 4)").unwrap();
         let hot = one::<pgrx::Uuid>("SELECT inventory.reserve('H', 3)");
+        let free = "SELECT sum(free)::bigint FROM inventory.stock_bucket WHERE sku = 'H'";
+        let free_before = one::<i64>(free);
+        assert!(free_before > 0, "the grant left free units in the bucket");
         assert!(one::<bool>(&format!("SELECT inventory.commit('{hot}', 1)")));
-        assert_eq!(one::<i64>("SELECT inventory.salable_qty('H')"), 7);
+        assert_eq!(one::<i64>(free), free_before);
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('H')"), 97);
         assert_eq!(one::<i64>("SELECT count(*) FROM inventory.verify()"), 0);
+    }
+
+    #[pg_test]
+    fn a_replayed_import_finds_its_hold_after_a_partial_shipment() {
+        setup();
+        stock("A", 12);
+        let id = one::<pgrx::Uuid>("SELECT inventory.reserve('A', 3, idempotency_key => 'amz-1')");
+        assert!(one::<bool>(&format!("SELECT inventory.commit('{id}', 2)")));
+        // The channel imports the same order again: the same hold, nothing more held.
+        assert_eq!(
+            one::<pgrx::Uuid>("SELECT inventory.reserve('A', 3, idempotency_key => 'amz-1')"),
+            id
+        );
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('A')"), 9);
+        // Another quantity under the key is still a different request.
+        assert_eq!(
+            error_of("SELECT inventory.reserve('A', 1, idempotency_key => 'amz-1')"),
+            "IR005: idempotency key \"amz-1\" was already used for a different reservation"
+        );
+        // A whole order too, line by line.
+        let order = one::<Vec<pgrx::Uuid>>(
+            r#"SELECT inventory.reserve_many('[{"sku": "A", "quantity": 2}, {"sku": "A", "quantity": 1}]', idempotency_key => 'amz-2')"#,
+        );
+        assert!(one::<bool>(&format!("SELECT inventory.commit('{}', 1)", order[0])));
+        let again = one::<Vec<pgrx::Uuid>>(
+            r#"SELECT inventory.reserve_many('[{"sku": "A", "quantity": 2}, {"sku": "A", "quantity": 1}]', idempotency_key => 'amz-2')"#,
+        );
+        assert_eq!(again, order);
     }
 
     #[pg_test]

@@ -96,8 +96,29 @@ pub fn totals_in_lock_order(lines: &[Line]) -> Result<Vec<(String, String, i64)>
     Ok(totals)
 }
 
+/// The order key behind a line key of an idempotent `reserve_many` ("<key>#<line number>"),
+/// or None for a key of another shape. A single reserve that names a line key locks the
+/// order's key too, so it waits for an order being placed under it.
+pub fn order_key_of_line_key(key: &str) -> Option<&str> {
+    let (order, line) = key.rsplit_once('#')?;
+    let is_line = !order.is_empty() && !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit());
+    is_line.then_some(order)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_line_key_names_its_order() {
+        assert_eq!(
+            order_key_of_line_key("amazon:114-0000002#3"),
+            Some("amazon:114-0000002")
+        );
+        assert_eq!(order_key_of_line_key("a#b#12"), Some("a#b"));
+        for other in ["amazon:114", "#1", "k#", "k#1a", "k#-1"] {
+            assert_eq!(order_key_of_line_key(other), None, "{other}");
+        }
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -100,14 +100,10 @@ fn reserve_many(args: &Args) -> ApiResult<Option<Vec<Uuid>>> {
 }
 
 /// With an idempotency key: the same order again returns the same ids; a different order
-/// under the same key is an error. Locks the order's key, then each line's key in line
-/// order: a single reserve that names a line's key ("<key>#1") locks that key, so it waits
-/// for the order and then finds its line, instead of inserting the same key alongside it.
+/// under the same key is an error. Locks the order's key; a single reserve that names one of
+/// its line keys ("<key>#1") locks the order's key too (see `holds::lock_idempotency_key`).
 fn replay(client: &mut SpiClient<'_>, key: &str, line_keys: &[String], lines: &[Line]) -> ApiResult<Option<Vec<Uuid>>> {
     holds::lock_idempotency_key(client, key)?;
-    for line_key in line_keys {
-        holds::lock_idempotency_key(client, line_key)?;
-    }
     let found = store::exec(
         client,
         &store::FIND_BY_IDEMPOTENCY_KEYS,
