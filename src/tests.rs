@@ -418,6 +418,18 @@ mod tests {
     }
 
     #[pg_test]
+    fn a_channel_ttl_with_a_negative_part_stored_before_0_6_0_is_refused_at_use() {
+        setup();
+        stock("A", 5);
+        Spi::run("INSERT INTO inventory.channel (name, default_ttl) VALUES ('old', '1 mon -29 days')").unwrap();
+        assert_eq!(
+            error_of("SELECT inventory.reserve('A', 1, channel => 'old')"),
+            "22023: the channel's default_ttl must be a positive interval"
+        );
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('A')"), 5);
+    }
+
+    #[pg_test]
     fn a_partial_commit_of_more_than_is_held_changes_nothing() {
         setup();
         stock("A", 12);

@@ -3,6 +3,7 @@
 //! fails, one read of the whole item decides between saying no and a sweep-and-retry.
 
 use inventory_reservation_core::policy::{Deadline, choose_deadline};
+use inventory_reservation_core::ttl::check_ttl;
 use inventory_reservation_core::{InventoryError, validate};
 use pgrx::datum::{DatumWithOid, Interval, TimestampWithTimeZone, Uuid};
 use pgrx::pg_sys::{self, BuiltinOid};
@@ -92,7 +93,13 @@ pub(crate) fn channel_rule(client: &mut SpiClient<'_>, channel: Option<&str>) ->
     })?;
     Ok(match found {
         Some((false, _)) => ChannelRule::Skip,
-        Some((true, default_ttl)) => ChannelRule::Reserve { default_ttl },
+        Some((true, default_ttl)) => {
+            // set_channel checks it; one stored before 0.6.0 may still have a negative part.
+            if let Some(ttl) = default_ttl {
+                check_ttl("the channel's default_ttl", gucs::interval_parts(ttl))?;
+            }
+            ChannelRule::Reserve { default_ttl }
+        }
         None => ChannelRule::Reserve { default_ttl: None },
     })
 }
