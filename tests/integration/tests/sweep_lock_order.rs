@@ -26,13 +26,10 @@ fn the_sweep_locks_items_in_byte_order_under_an_icu_collation() {
     let collated: bool = db.query_one("SELECT 'a-1' < 'B-1'", &[]).unwrap().get(0);
     assert!(collated, "en-US sorts a-1 before B-1; bytes sort B-1 first");
 
-    // One lapsed hold on each item. The deadline is moved into the past by hand, so no
-    // worker is told; whichever sweep takes them (ours below or the worker) runs the same
-    // statements.
+    // A hold on each item.
     db.batch_execute(
         "SELECT inventory.set_on_hand('a-1', 5), inventory.set_on_hand('B-1', 5);
-         SELECT inventory.reserve('a-1', 1), inventory.reserve('B-1', 1);
-         UPDATE inventory.reservation SET expires_at = statement_timestamp() - interval '1 second';",
+         SELECT inventory.reserve('a-1', 1), inventory.reserve('B-1', 1);",
     )
     .unwrap();
 
@@ -40,6 +37,11 @@ fn the_sweep_locks_items_in_byte_order_under_an_icu_collation() {
     let mut order = connect_to(DB);
     order
         .batch_execute("BEGIN; SELECT 1 FROM inventory.stock WHERE sku = 'B-1' FOR UPDATE")
+        .unwrap();
+    // Only now do the holds lapse (their deadline moved by hand), so no sweep can have taken
+    // them before the order held B-1. Whichever sweep takes them, ours below or the
+    // background worker's, runs the same statements and must wait at B-1.
+    db.batch_execute("UPDATE inventory.reservation SET expires_at = statement_timestamp() - interval '1 second'")
         .unwrap();
     let sweep = thread::spawn(|| connect_to(DB).batch_execute("SELECT inventory.expire_stale()").unwrap());
     let waiting = wait_for(Duration::from_secs(10), || {
