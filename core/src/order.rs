@@ -107,18 +107,6 @@ pub fn order_key_of_line_key(key: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn a_line_key_names_its_order() {
-        assert_eq!(
-            order_key_of_line_key("amazon:114-0000002#3"),
-            Some("amazon:114-0000002")
-        );
-        assert_eq!(order_key_of_line_key("a#b#12"), Some("a#b"));
-        for other in ["amazon:114", "#1", "k#", "k#1a", "k#-1"] {
-            assert_eq!(order_key_of_line_key(other), None, "{other}");
-        }
-    }
-
     use super::*;
     use serde_json::json;
 
@@ -203,5 +191,17 @@ mod tests {
             ]
         );
         assert!(totals_in_lock_order(&[line("A", "x", i64::MAX), line("A", "x", 1)]).is_err());
+    }
+
+    #[test]
+    fn a_line_key_names_its_order() {
+        assert_eq!(
+            order_key_of_line_key("amazon:114-0000002#3"),
+            Some("amazon:114-0000002")
+        );
+        assert_eq!(order_key_of_line_key("a#b#12"), Some("a#b"));
+        for other in ["amazon:114", "#1", "k#", "k#1a", "k#-1"] {
+            assert_eq!(order_key_of_line_key(other), None, "{other}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! metadata), channel rules, idempotency locking, and taking units: when the first try
 //! fails, one read of the whole item decides between saying no and a sweep-and-retry.
 
+use inventory_reservation_core::order::order_key_of_line_key;
 use inventory_reservation_core::policy::{Deadline, choose_deadline};
 use inventory_reservation_core::ttl::check_ttl;
 use inventory_reservation_core::{InventoryError, validate};
@@ -121,8 +122,13 @@ pub(crate) fn log_skip(client: &mut SpiClient<'_>, item: &Item, quantity: i64, c
     Ok(())
 }
 
-/// Serialize callers of one idempotency key until this transaction ends.
+/// Serialize callers of one idempotency key until this transaction ends. A key shaped like a
+/// line key of an idempotent reserve_many ("<key>#<n>") locks that order's key first, as the
+/// order does before it writes its lines, so a single reserve naming a line waits for the order.
 pub(crate) fn lock_idempotency_key(client: &mut SpiClient<'_>, key: &str) -> ApiResult<()> {
+    if let Some(order) = order_key_of_line_key(key) {
+        lock_idempotency_key(client, order)?;
+    }
     store::exec(
         client,
         &store::LOCK_IDEMPOTENCY_KEY,

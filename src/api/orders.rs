@@ -100,8 +100,8 @@ fn reserve_many(args: &Args) -> ApiResult<Option<Vec<Uuid>>> {
 }
 
 /// With an idempotency key: the same order again returns the same ids; a different order
-/// under the same key is an error. Locks the order's key; a single reserve that names one of
-/// its line keys ("<key>#1") locks the order's key too (see `holds::lock_idempotency_key`).
+/// under the same key is an error. Locks the order's key, which a single reserve naming one of
+/// its line keys ("<key>#1") locks too (see `holds::lock_idempotency_key`).
 fn replay(client: &mut SpiClient<'_>, key: &str, line_keys: &[String], lines: &[Line]) -> ApiResult<Option<Vec<Uuid>>> {
     holds::lock_idempotency_key(client, key)?;
     let found = store::exec(

@@ -1,7 +1,6 @@
 //! One reservation: reserve, and every transition of its life (release, commit of all or part,
 //! confirm, acknowledge, extend, update_quantity).
 
-use inventory_reservation_core::order::order_key_of_line_key;
 use inventory_reservation_core::state::{self, Action, ReservationState, Shipment, Step};
 use inventory_reservation_core::ttl::check_ttl;
 use inventory_reservation_core::{InventoryError, validate};
@@ -81,9 +80,6 @@ fn reserve(args: &Args) -> ApiResult<Option<Uuid>> {
 /// With an idempotency key: serialize callers of the key, then return the existing
 /// reservation if there is one. The same key for another request is an error.
 fn replay(client: &mut SpiClient<'_>, key: &str, item: &Item, quantity: i64) -> ApiResult<Option<Uuid>> {
-    if let Some(order) = order_key_of_line_key(key) {
-        holds::lock_idempotency_key(client, order)?; // as reserve_many does, before its lines
-    }
     holds::lock_idempotency_key(client, key)?;
     let found = store::exec(client, &store::FIND_BY_IDEMPOTENCY_KEY, &[key.into()], |rows| {
         if rows.is_empty() {
