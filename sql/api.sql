@@ -2,10 +2,12 @@
 -- Functions are C functions in the extension library (src/api/*.rs). None is STRICT:
 -- a NULL argument raises 22004 instead of silently returning NULL.
 --
--- Privileges: the functions are SECURITY DEFINER, so application roles need EXECUTE and no
--- rights on the tables at all; every one pins search_path (pg_catalog, pg_temp) so a
--- caller's objects can never stand in for the ones the functions use. The log records the
--- calling role (inventory.caller()), not the owner the function runs as.
+-- Privileges: application roles need EXECUTE and no rights on the tables at all. Each C
+-- function switches to its owner itself, as SECURITY DEFINER would, and pins search_path
+-- (pg_catalog, pg_temp) for the call, so a caller's objects can never stand in for the ones
+-- the functions use (src/fmgr.rs). Doing the switch in the function lets it note the calling
+-- role first: the log records it (inventory.caller()), not the owner the functions run as.
+-- The SQL and PL/pgSQL functions are SECURITY DEFINER with the same pinned search_path.
 
 ---------------------------------------------------------------------------------------
 -- Views. "Exact at read time": a reserved hold past its deadline counts as expired here
@@ -17,7 +19,8 @@ SELECT s.sku,
        s.on_hand,
        s.held - lapsed.quantity - escrow.free                                        AS reserved,
        s.safety_stock,
-       GREATEST(s.on_hand - (s.held - lapsed.quantity - escrow.free) - s.safety_stock, 0) AS salable,
+       -- In this order no step can leave the bigint range, whatever the counters hold.
+       GREATEST(GREATEST(s.on_hand - (s.held - lapsed.quantity - escrow.free), 0) - s.safety_stock, 0) AS salable,
        GREATEST(s.held - lapsed.quantity - escrow.free - s.on_hand, 0)                    AS shortfall,
        s.manage_stock,
        s.backorders,
@@ -71,7 +74,7 @@ COMMENT ON VIEW inventory.reservation_log IS
 CREATE FUNCTION inventory.caller() RETURNS text
 LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'inventory_caller';
 COMMENT ON FUNCTION inventory.caller() IS
-  'The role on whose behalf the API runs: current_user as the caller saw it, also inside the SECURITY DEFINER functions of this extension. Default of inventory.log.actor.';
+  'The role on whose behalf the API runs: current_user as the caller had it when it called the outermost inventory function under way (the caller''s own SECURITY DEFINER wrapper included), or current_user outside one. Default of inventory.log.actor.';
 ALTER TABLE inventory.log ALTER COLUMN actor SET DEFAULT inventory.caller();
 
 ---------------------------------------------------------------------------------------
@@ -79,28 +82,24 @@ ALTER TABLE inventory.log ALTER COLUMN actor SET DEFAULT inventory.caller();
 
 CREATE FUNCTION inventory.set_on_hand(sku text, quantity bigint, location text DEFAULT 'default', reason text DEFAULT NULL)
 RETURNS bigint LANGUAGE c VOLATILE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'inventory_set_on_hand';
 COMMENT ON FUNCTION inventory.set_on_hand(text, bigint, text, text) IS
   'Set the absolute on-hand quantity of (sku, location), as an ERP sync sends it; creates the item if new. Returns the new salable quantity. Logged as set_on_hand with the change.';
 
 CREATE FUNCTION inventory.adjust_on_hand(sku text, delta bigint, location text DEFAULT 'default', reason text DEFAULT NULL)
 RETURNS bigint LANGUAGE c VOLATILE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'inventory_adjust_on_hand';
 COMMENT ON FUNCTION inventory.adjust_on_hand(text, bigint, text, text) IS
   'Add delta to on_hand (receipts, returns; negative for shrinkage); on_hand never goes below zero. Creates the item if new. Returns the new salable quantity.';
 
 CREATE FUNCTION inventory.salable_qty(sku text, location text DEFAULT NULL)
 RETURNS bigint LANGUAGE c STABLE PARALLEL RESTRICTED
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'inventory_salable_qty';
 COMMENT ON FUNCTION inventory.salable_qty(text, text) IS
   'Units that can still be sold: on_hand - reserved - safety_stock, never negative; summed over locations when location is NULL; 0 for an unknown sku. Exact at read time.';
 
 CREATE FUNCTION inventory.is_salable(sku text, quantity bigint DEFAULT 1, location text DEFAULT NULL)
 RETURNS boolean LANGUAGE c STABLE PARALLEL RESTRICTED
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'inventory_is_salable';
 COMMENT ON FUNCTION inventory.is_salable(text, bigint, text) IS
   'True when salable_qty(sku, location) >= quantity. A hint for shop pages: only reserve() holds stock.';
@@ -119,7 +118,6 @@ CREATE FUNCTION inventory.reserve(
     metadata jsonb DEFAULT NULL,
     expires_at timestamptz DEFAULT NULL)
 RETURNS uuid LANGUAGE c VOLATILE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'inventory_reserve';
 COMMENT ON FUNCTION inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz) IS
   'Hold quantity units of (sku, location) until commit, release or expiry, atomically: never oversells. Returns the reservation id, or raises IR001 (insufficient stock) / IR002 (unknown item) / 55P03 (the units are in lapsed holds another transaction has locked; retry). Deadline: ttl from now, or expires_at (not both), else the channel''s default_ttl, else inventory.default_ttl. A channel with reserve = false holds nothing and returns NULL. The same idempotency_key returns the same reservation and holds nothing more.';
@@ -132,63 +130,54 @@ CREATE FUNCTION inventory.reserve_many(
     channel text DEFAULT NULL,
     expires_at timestamptz DEFAULT NULL)
 RETURNS uuid[] LANGUAGE c VOLATILE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'inventory_reserve_many';
 COMMENT ON FUNCTION inventory.reserve_many(jsonb, interval, text, text, text, timestamptz) IS
   'Hold a whole order, all lines or none: items is [{"sku": "A", "quantity": 2, "location": "berlin"}, ...] (location optional). Returns one id per line in input order. Items are locked in (sku, location) order, so concurrent orders never deadlock. A malformed element raises 22023 naming it.';
 
 CREATE FUNCTION inventory.release(reservation uuid, reason text DEFAULT NULL)
 RETURNS boolean LANGUAGE c VOLATILE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'inventory_release';
 COMMENT ON FUNCTION inventory.release(uuid, text) IS
   'Cancel a reservation and give its units back. True if released now; false if it was already released or expired (a duplicate cancel is harmless). IR004 after commit.';
 
 CREATE FUNCTION inventory.commit(reservation uuid)
 RETURNS boolean LANGUAGE c VOLATILE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'inventory_commit';
 COMMENT ON FUNCTION inventory.commit(uuid) IS
   'The order shipped or went to fulfilment: on_hand drops by the quantity and the hold ends. True once, false on a repeat; IR004 for a released or expired reservation.';
 
 CREATE FUNCTION inventory.commit(reservation uuid, quantity bigint)
 RETURNS boolean LANGUAGE c VOLATILE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'inventory_commit_part';
 COMMENT ON FUNCTION inventory.commit(uuid, bigint) IS
   'Part of the order shipped: quantity units leave on_hand and the hold; the rest stays held, in the same state and with the same deadline. All of it is the same as commit(reservation). Logged as commit with the units shipped. True when units shipped, false if the hold was already committed; 22023 for more units than it holds, IR004 for a released, expired or lapsed reservation. Not idempotent: a retried call ships again.';
 
 CREATE FUNCTION inventory.confirm(reservation uuid)
 RETURNS boolean LANGUAGE c VOLATILE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'inventory_confirm';
 COMMENT ON FUNCTION inventory.confirm(uuid) IS
   'Payment approved (VTEX "Confirmed reservation"): the hold no longer expires. True once, false on a repeat or after acknowledge; IR004 for an ended or lapsed reservation.';
 
 CREATE FUNCTION inventory.acknowledge(reservation uuid)
 RETURNS boolean LANGUAGE c VOLATILE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'inventory_acknowledge';
 COMMENT ON FUNCTION inventory.acknowledge(uuid) IS
   'Handling started (VTEX "Acknowledged reservation"): the hold stays until commit, or until the next set_on_hand of its item settles it (the ERP count already excludes its units). True once, false on a repeat.';
 
 CREATE FUNCTION inventory.extend(reservation uuid, ttl interval)
 RETURNS timestamptz LANGUAGE c VOLATILE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'inventory_extend';
 COMMENT ON FUNCTION inventory.extend(uuid, interval) IS
   'A new deadline ttl from now for a reserved hold (for example when payment starts); returns it. IR004 for holds without a deadline (confirmed, acknowledged) or ended ones.';
 
 CREATE FUNCTION inventory.update_quantity(reservation uuid, quantity bigint)
 RETURNS boolean LANGUAGE c VOLATILE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'inventory_update_quantity';
 COMMENT ON FUNCTION inventory.update_quantity(uuid, bigint) IS
   'Hold a new quantity (commercetools "Updated"): more is checked against salable stock (IR001), fewer gives units back; on_hand is unchanged. True if it changed, false if it already was that quantity.';
 
 CREATE FUNCTION inventory.expire_stale(batch_size integer DEFAULT 10000)
 RETURNS bigint LANGUAGE c VOLATILE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'inventory_expire_stale';
 COMMENT ON FUNCTION inventory.expire_stale(integer) IS
   'Record up to batch_size lapsed holds as expired, earliest deadline first, returning their units to the counters in one short transaction. Returns how many. The background worker calls this; reads are exact without it.';
@@ -198,7 +187,6 @@ COMMENT ON FUNCTION inventory.expire_stale(integer) IS
 
 CREATE FUNCTION inventory.set_channel(channel text, reserve boolean DEFAULT true, default_ttl interval DEFAULT NULL)
 RETURNS void LANGUAGE c VOLATILE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'inventory_set_channel';
 COMMENT ON FUNCTION inventory.set_channel(text, boolean, interval) IS
   'Create or replace a channel''s rules: reserve = false makes reserve() hold nothing for it and log a skip (Amazon FBA, "Do Not Reserve Quantity"); default_ttl is used when a reservation gives no ttl (M2E Pro: 1 to 14 days); NULL means inventory.default_ttl.';
@@ -206,21 +194,18 @@ COMMENT ON FUNCTION inventory.set_channel(text, boolean, interval) IS
 CREATE FUNCTION inventory.configure_item(sku text, location text DEFAULT 'default', manage_stock boolean DEFAULT NULL,
                                          backorders boolean DEFAULT NULL, safety_stock bigint DEFAULT NULL)
 RETURNS void LANGUAGE c VOLATILE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'inventory_configure_item';
 COMMENT ON FUNCTION inventory.configure_item(text, text, boolean, boolean, bigint) IS
   'Item settings; NULL leaves a setting as it is; creates the item if new. manage_stock = false: reservations are recorded but never limited. backorders = true: reservations may exceed on_hand (shortfall in stock_levels). safety_stock: units kept out of salable.';
 
 CREATE FUNCTION inventory.set_buckets(sku text, buckets integer, location text DEFAULT 'default')
 RETURNS void LANGUAGE c VOLATILE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'inventory_set_buckets';
 COMMENT ON FUNCTION inventory.set_buckets(text, integer, text) IS
   'Hot items (flash sales): spread reserve over 1 to 64 escrow buckets, so concurrent buyers of the item lock different rows; 0 turns it off. Units move from the item to a bucket in chunks and back when the item needs them, so no unit is sold twice and none is refused while salable. Creates the item if new; logged as configure_item.';
 
 CREATE FUNCTION inventory.payment_hold_until(payment_due timestamptz, incomplete boolean DEFAULT false)
 RETURNS timestamptz LANGUAGE c STABLE PARALLEL RESTRICTED
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'inventory_payment_hold_until';
 COMMENT ON FUNCTION inventory.payment_hold_until(timestamptz, boolean) IS
   'VTEX''s reservation deadline for an order paid by due date: payment_due plus 4 calendar days when it falls on Sunday to Tuesday, 5 on Wednesday to Friday, 6 on Saturday, 11 for incomplete orders. The weekday is taken in the session''s TimeZone. Use as reserve(..., expires_at => inventory.payment_hold_until(due)).';
@@ -280,7 +265,15 @@ COMMENT ON FUNCTION inventory.verify() IS
 
 CREATE FUNCTION inventory.reconcile()
 RETURNS TABLE (sku text, location text, held_before bigint, held_after bigint)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'inventory_reconcile';
+COMMENT ON FUNCTION inventory.reconcile() IS
+  'Recompute held counters from the reservation rows, log each correction (event reconcile, actor the calling role) and return it. Locks only the items it corrects, one at a time.';
+
+-- The body of reconcile(), which runs it as the owner; not granted to anyone.
+CREATE FUNCTION inventory.reconcile_items()
+RETURNS TABLE (sku text, location text, held_before bigint, held_after bigint)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     item record;
     actual bigint;
@@ -313,8 +306,8 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 END $$;
-COMMENT ON FUNCTION inventory.reconcile() IS
-  'Recompute held counters from the reservation rows, log each correction (event reconcile) and return it. Locks only the items it corrects, one at a time.';
+COMMENT ON FUNCTION inventory.reconcile_items() IS
+  'The work of inventory.reconcile(), which calls it as the owner so that the log names the calling role. Call reconcile() instead.';
 
 ---------------------------------------------------------------------------------------
 -- Retention.

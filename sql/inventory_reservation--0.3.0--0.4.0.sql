@@ -8,6 +8,13 @@
 
 \echo Use "ALTER EXTENSION inventory_reservation UPDATE" to load this file. \quit
 
+-- Before any DDL, every table a sweep uses, in the order it locks them, without ever waiting
+-- while holding one of them (src/locks.rs, take_tables_for_ddl): a sweep or a client can then
+-- never meet this update in a lock cycle.
+CREATE FUNCTION inventory.take_tables_for_ddl() RETURNS void LANGUAGE c AS 'MODULE_PATHNAME', 'inventory_take_tables_for_ddl';
+SELECT inventory.take_tables_for_ddl();
+DROP FUNCTION inventory.take_tables_for_ddl();
+
 CREATE OR REPLACE VIEW inventory.stock_levels AS
 SELECT s.sku,
        s.location,

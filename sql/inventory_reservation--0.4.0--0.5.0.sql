@@ -5,20 +5,21 @@
 -- open holds. Now the deadline index's predicate also says "quantity > 0" (true of every row,
 -- by CHECK), which only the sweeper's statements state, and the reads go back to the plain
 -- "expires_at <= now". Same columns, same results.
--- The new index is built before the old one is dropped: the build blocks writes to
--- inventory.reservation while it reads the table (0.73 s for 1M holds), reads go on; the drop
--- then blocks everything, but only until the update commits, right after. Restart the server
+-- The update holds the tables from its start (see the lock below), so reads and writes of
+-- inventory wait while the new index is built (0.73 s for 1M holds). Restart the server
 -- with the new library first (the 0.4.0 worker's next-deadline query does not say
 -- "quantity > 0"), and update every database soon after.
 -- Tested in tests/integration/tests/upgrade.rs against a fresh install of 0.5.0.
 
 \echo Use "ALTER EXTENSION inventory_reservation UPDATE" to load this file. \quit
 
--- Writers are shut out first, in one step. Otherwise a writer could take a weak lock while the
--- build holds its share lock and then wait for a stronger one (the sweep's FOR UPDATE, then
--- its UPDATE): the DROP below would wait for it and it for the update, a deadlock (seen in
--- the upgrade test). EXCLUSIVE still lets plain reads through.
-LOCK TABLE inventory.reservation IN EXCLUSIVE MODE;
+-- Before any DDL, every table a sweep uses, in the order it locks them, without ever waiting
+-- while holding one of them (src/locks.rs, take_tables_for_ddl): a sweep or a client can then
+-- never meet this update in a lock cycle.
+CREATE FUNCTION inventory.take_tables_for_ddl() RETURNS void LANGUAGE c AS 'MODULE_PATHNAME', 'inventory_take_tables_for_ddl';
+SELECT inventory.take_tables_for_ddl();
+DROP FUNCTION inventory.take_tables_for_ddl();
+
 CREATE INDEX reservation_deadline_idx_0_5_0
     ON inventory.reservation (expires_at) WHERE state = 'reserved' AND quantity > 0;
 DROP INDEX inventory.reservation_deadline_idx;

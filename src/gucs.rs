@@ -1,11 +1,12 @@
 //! Settings. Each is defined once here, with the description `SHOW`/`pg_settings` prints.
 
 use std::cell::RefCell;
-use std::ffi::CString;
-use std::str::FromStr;
+use std::ffi::{CStr, CString};
 
 use inventory_reservation_core::ttl::{IntervalParts, check_ttl};
-use pgrx::datum::Interval;
+use pgrx::datum::{Interval, IntoDatum};
+use pgrx::pg_sys::{self, AsPgCStr};
+use pgrx::prelude::*;
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 
 use crate::errors::ApiResult;
@@ -19,14 +20,20 @@ pub(crate) static EXPIRE_BATCH_DELAY_MS: GucSetting<i32> = GucSetting::<i32>::ne
 pub(crate) static WORKER_DATABASES: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
 pub(crate) fn init() {
-    GucRegistry::define_string_guc(
-        c"inventory.default_ttl",
-        c"How long a reservation holds stock when reserve() gets no ttl.",
-        c"An interval such as '1 day' or '15 minutes'; must be positive. The default of one day is M2E Pro's default reservation period.",
-        &DEFAULT_TTL,
-        GucContext::Userset,
-        GucFlags::default(),
-    );
+    // SAFETY: the hook is a valid check hook for a string setting, and does not raise.
+    unsafe {
+        GucRegistry::define_string_guc_with_hooks(
+            c"inventory.default_ttl",
+            c"How long a reservation holds stock when reserve() gets no ttl.",
+            c"An interval such as '1 day' or '15 minutes'; must be positive. The default of one day is M2E Pro's default reservation period. Checked when it is set.",
+            &DEFAULT_TTL,
+            GucContext::Userset,
+            GucFlags::default(),
+            Some(check_default_ttl),
+            None,
+            None,
+        );
+    }
     GucRegistry::define_bool_guc(
         c"inventory.notify",
         c"Send NOTIFY inventory_salable with {\"sku\",\"location\",\"salable\"} when an item's salable quantity changes.",
@@ -99,22 +106,64 @@ thread_local! {
     static PARSED_DEFAULT_TTL: RefCell<Option<(CString, Interval)>> = const { RefCell::new(None) };
 }
 
-/// inventory.default_ttl as an interval, validated like a ttl argument.
+/// inventory.default_ttl as an interval, validated like a ttl argument. The check hook refuses
+/// a bad value when it is set; this catches one set before the library was loaded.
 pub(crate) fn default_ttl() -> ApiResult<Interval> {
     let text = DEFAULT_TTL.get().unwrap_or_else(|| c"1 day".to_owned());
     if let Some(hit) = PARSED_DEFAULT_TTL.with_borrow(|c| c.as_ref().filter(|(t, _)| *t == text).map(|(_, i)| *i)) {
         return Ok(hit);
     }
-    let invalid = || {
-        inventory_reservation_core::InventoryError::invalid_argument(
-            "inventory.default_ttl",
-            format!("must be a positive interval, not \"{}\"", text.to_string_lossy()),
-        )
-    };
-    let parsed = Interval::from_str(&text.to_string_lossy()).map_err(|_| invalid())?;
-    check_ttl("inventory.default_ttl", interval_parts(parsed)).map_err(|_| invalid())?;
+    let parsed = parse_ttl_setting(&text).map_err(|why| {
+        inventory_reservation_core::InventoryError::invalid_argument("inventory.default_ttl", why)
+            .with_hint("SET inventory.default_ttl to a positive interval such as '15 minutes'.")
+    })?;
     PARSED_DEFAULT_TTL.with_borrow_mut(|c| *c = Some((text, parsed)));
     Ok(parsed)
+}
+
+/// A ttl setting's text as an interval: what the interval type accepts, positive, without a
+/// negative part. The reason otherwise.
+fn parse_ttl_setting(text: &CStr) -> Result<Interval, String> {
+    let invalid = || format!("must be a positive interval, not \"{}\"", text.to_string_lossy());
+    // SAFETY: interval_in only parses and pallocs; an error it raises (bad syntax, a field out
+    // of range) is caught here and changes no state, so no subtransaction is needed.
+    let parsed = PgTryBuilder::new(|| unsafe {
+        pgrx::direct_function_call::<Interval>(
+            pg_sys::interval_in,
+            &[
+                Some(pg_sys::Datum::from(text.as_ptr())),
+                pg_sys::InvalidOid.into_datum(),
+                (-1i32).into_datum(),
+            ],
+        )
+    })
+    .catch_others(|_| None)
+    .execute()
+    .ok_or_else(invalid)?;
+    check_ttl("inventory.default_ttl", interval_parts(parsed)).map_err(|_| invalid())?;
+    Ok(parsed)
+}
+
+/// GUC check hook of inventory.default_ttl: refuse a value reserve() could not use, when it is
+/// set (SET, ALTER ROLE/DATABASE ... SET, postgresql.conf), with PostgreSQL's 22023.
+#[pg_guard]
+unsafe extern "C-unwind" fn check_default_ttl(
+    newval: *mut *mut std::ffi::c_char,
+    _extra: *mut *mut std::ffi::c_void,
+    _source: pg_sys::GucSource::Type,
+) -> bool {
+    // SAFETY: PostgreSQL passes the proposed value, a NUL-terminated string or NULL.
+    let Some(text) = (unsafe { (*newval).as_ref() }).map(|p| unsafe { CStr::from_ptr(p) }) else {
+        return true;
+    };
+    match parse_ttl_setting(text) {
+        Ok(_) => true,
+        Err(why) => {
+            // SAFETY: PostgreSQL reads and frees this palloc'd detail after the hook returns.
+            unsafe { pg_sys::GUC_check_errdetail_string = format!("inventory.default_ttl {why}.").as_pg_cstr() };
+            false
+        }
+    }
 }
 
 pub(crate) fn interval_parts(i: Interval) -> IntervalParts {

@@ -11,6 +11,7 @@ mod api;
 mod errors;
 mod fmgr;
 mod gucs;
+mod locks;
 mod store;
 mod subxact;
 mod worker;

@@ -78,12 +78,8 @@ pub(crate) fn passthrough<'a>(datum: Option<pg_sys::Datum>, oid: PgBuiltInOids) 
 
 use pg_sys::BuiltinOid;
 use pg_sys::BuiltinOid::{
-    BOOLOID, INT4OID, INT8ARRAYOID, INT8OID, INTERVALOID, JSONBOID, TEXTARRAYOID, TEXTOID, TIMESTAMPTZOID, UUIDOID,
+    BOOLOID, INT4OID, INT8OID, INTERVALOID, JSONBOID, TEXTARRAYOID, TEXTOID, TIMESTAMPTZOID, UUIDOID,
 };
-
-/// Lock class for pg_advisory_xact_lock(class, hashtext(key)): "IR" and 1, so our
-/// idempotency locks never collide with an application's own advisory locks of one argument.
-pub(crate) const IDEMPOTENCY_LOCK_CLASS: i32 = 0x4952_0001;
 
 // ---------------------------------------------------------------------------------------
 // Reading stock. The view inventory.stock_levels is the one definition of "salable".
@@ -94,7 +90,8 @@ pub(crate) static SALABLE_OF_ITEM: Statement = Statement {
 };
 
 pub(crate) static SALABLE_OF_SKU: Statement = Statement {
-    sql: "SELECT COALESCE(sum(salable), 0)::bigint FROM inventory.stock_levels WHERE sku = $1",
+    sql: "SELECT LEAST(COALESCE(sum(salable), 0), 9223372036854775807)::bigint
+            FROM inventory.stock_levels WHERE sku = $1",
     args: &[TEXTOID],
 };
 
@@ -173,7 +170,7 @@ macro_rules! hold_on_item {
                WHERE sku = $1 AND location = $2 ",
             $cond,
             "
-                 AND (NOT manage_stock OR backorders OR on_hand - held - safety_stock >= $3)
+                 AND (NOT manage_stock OR backorders OR GREATEST(on_hand - held, 0) - safety_stock >= $3)
               RETURNING sku, location), ",
             hold_for_item!()
         )
@@ -250,9 +247,9 @@ pub(crate) static BUCKET_HOLD: Statement = Statement {
 /// Refilling a bucket, step 1: lock the item and read its free units and bucket count; no
 /// row (and no lock taken) when it has no buckets or cannot give $3 units.
 pub(crate) static LOCK_ITEM_FREE: Statement = Statement {
-    sql: "SELECT on_hand - held - safety_stock, buckets::int FROM inventory.stock
+    sql: "SELECT GREATEST(on_hand - held, 0) - safety_stock, buckets::int FROM inventory.stock
            WHERE sku = $1 AND location = $2 AND buckets > 0 AND manage_stock AND NOT backorders
-             AND on_hand - held - safety_stock >= $3
+             AND GREATEST(on_hand - held, 0) - safety_stock >= $3
              FOR UPDATE",
     args: &[TEXTOID, TEXTOID, INT8OID],
 };
@@ -329,7 +326,7 @@ pub(crate) static HOLD_COUNTER: Statement = Statement {
     sql: "UPDATE inventory.stock
              SET held = held + $3, updated_at = statement_timestamp()
            WHERE sku = $1 AND location = $2
-             AND (NOT manage_stock OR backorders OR on_hand - held - safety_stock >= $3)
+             AND (NOT manage_stock OR backorders OR GREATEST(on_hand - held, 0) - safety_stock >= $3)
           RETURNING 1",
     args: &[TEXTOID, TEXTOID, INT8OID],
 };
@@ -354,10 +351,11 @@ macro_rules! reserved_quantity {
     };
 }
 
-/// The reservations behind the per-line keys of an idempotent reserve_many, in key order.
+/// The reservations stored under any of the idempotency keys $1, each with the (1-based)
+/// position of its key in $1, in key order.
 pub(crate) static FIND_BY_IDEMPOTENCY_KEYS: Statement = Statement {
     sql: concat!(
-        "SELECT r.id, r.sku, r.location, ",
+        "SELECT k.n::int, r.id, r.sku, r.location, ",
         reserved_quantity!(),
         "
             FROM unnest($1::text[]) WITH ORDINALITY k(key, n)
@@ -384,20 +382,6 @@ pub(crate) static SET_CHANNEL: Statement = Statement {
 pub(crate) static LOG_SKIP: Statement = Statement {
     sql: "INSERT INTO inventory.log (sku, location, event, quantity, reason) VALUES ($1, $2, 'skip', $3, $4)",
     args: &[TEXTOID, TEXTOID, INT8OID, TEXTOID],
-};
-
-pub(crate) static LOCK_IDEMPOTENCY_KEY: Statement = Statement {
-    sql: "SELECT pg_catalog.pg_advisory_xact_lock($1, pg_catalog.hashtext($2))",
-    args: &[INT4OID, TEXTOID],
-};
-
-pub(crate) static FIND_BY_IDEMPOTENCY_KEY: Statement = Statement {
-    sql: concat!(
-        "SELECT r.id, r.sku, r.location, ",
-        reserved_quantity!(),
-        " FROM inventory.reservation r WHERE r.idempotency_key = $1"
-    ),
-    args: &[TEXTOID],
 };
 
 /// The tail shared by statements that end holds of one item ($1, $2): give the units of the
@@ -484,7 +468,7 @@ pub(crate) static RESIZE_HOLD: Statement = Statement {
               UPDATE inventory.stock
                  SET held = held + $4, updated_at = statement_timestamp()
                WHERE sku = $2 AND location = $3
-                 AND ($4 <= 0 OR NOT manage_stock OR backorders OR on_hand - held - safety_stock >= $4)
+                 AND ($4 <= 0 OR NOT manage_stock OR backorders OR GREATEST(on_hand - held, 0) - safety_stock >= $4)
               RETURNING 1),
           resized AS (
               UPDATE inventory.reservation SET quantity = quantity + $4, updated_at = statement_timestamp()
@@ -625,27 +609,50 @@ pub(crate) static END_ACTIVE_HOLD: Statement = Statement {
     args: &[UUIDOID, TEXTOID, BOOLOID, TEXTOID, TEXTOID, TEXTARRAYOID],
 };
 
-/// One batch of the sweep, step 1: record at most $1 lapsed holds as expired (oldest deadline
-/// first) with their log rows, and return the units they free per item, in (sku, location)
-/// order. The items are left to step 2, so they stay locked for as short a time as possible.
-/// "quantity > 0" (always true) is what lets it use the deadline index: see sql/schema.sql.
+/// One batch of the sweep: expire at most $1 lapsed holds (oldest deadline first) with their
+/// log rows and give their units back to their items; returns what it freed per item. It never
+/// waits for a lock: the items of the first $1 lapsed holds are locked first, skipping those
+/// another transaction has locked (a reserve in flight, a session idle in a transaction), and
+/// only holds of the items it got are expired. So a sweep never holds one item's lapsed holds
+/// while it waits for another item, which would leave the first item's units unreachable for
+/// as long as the wait lasts. Holds of a skipped item stay for a later batch; reads subtract
+/// them meanwhile. "quantity > 0" (always true) is what lets it use the deadline index: see
+/// sql/schema.sql.
 pub(crate) static EXPIRE_BATCH: Statement = Statement {
     sql: "WITH due AS (
-              SELECT id FROM inventory.reservation
-               WHERE state = 'reserved' AND quantity > 0 AND expires_at <= statement_timestamp()
-               ORDER BY expires_at
+              SELECT DISTINCT sku, location FROM (
+                  SELECT sku, location FROM inventory.reservation
+                   WHERE state = 'reserved' AND quantity > 0 AND expires_at <= statement_timestamp()
+                   ORDER BY expires_at
+                   LIMIT $1) d),
+          items AS MATERIALIZED (
+              SELECT s.sku, s.location FROM inventory.stock s
+                JOIN due ON due.sku = s.sku AND due.location = s.location
+               ORDER BY s.sku COLLATE \"C\", s.location COLLATE \"C\"
+                 FOR UPDATE OF s SKIP LOCKED),
+          picked AS MATERIALIZED (
+              SELECT r.id FROM items i
+                JOIN inventory.reservation r ON r.sku = i.sku AND r.location = i.location
+               WHERE r.state = 'reserved' AND r.expires_at <= statement_timestamp()
+               ORDER BY r.expires_at
                LIMIT $1
-               FOR UPDATE SKIP LOCKED),
+                 FOR UPDATE OF r SKIP LOCKED),
           lapsed AS (
               UPDATE inventory.reservation r
                  SET state = 'expired', updated_at = statement_timestamp()
-                FROM due WHERE r.id = due.id
+                FROM picked WHERE r.id = picked.id
               RETURNING r.id, r.sku, r.location, r.quantity),
           logged AS (
               INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
-              SELECT sku, id, location, 'expire', quantity FROM lapsed)
-          SELECT sku, location, sum(quantity)::bigint AS units, count(*) AS holds
-            FROM lapsed GROUP BY sku, location ORDER BY sku COLLATE \"C\", location COLLATE \"C\"",
+              SELECT sku, id, location, 'expire', quantity FROM lapsed),
+          freed AS (
+              SELECT sku, location, sum(quantity)::bigint AS units, count(*) AS holds
+                FROM lapsed GROUP BY sku, location),
+          returned AS (
+              UPDATE inventory.stock s SET held = s.held - f.units, updated_at = statement_timestamp()
+                FROM freed f
+               WHERE s.sku = f.sku AND s.location = f.location)
+          SELECT sku, location, holds FROM freed",
     args: &[INT4OID],
 };
 
@@ -656,31 +663,3 @@ pub(crate) static NEXT_DEADLINE: Statement = Statement {
     sql: "SELECT min(expires_at) FROM inventory.reservation WHERE state = 'reserved' AND quantity > 0",
     args: &[],
 };
-
-/// Step 2, the batch's last statement: give the freed units back to their items ($1 skus,
-/// $2 locations, $3 units). Locks the items in (sku, location) order, the order reserve_many
-/// uses, so a sweep and a whole order never wait for each other in a cycle; they stay locked
-/// only for this statement and the commit, not while the batch writes its holds and log rows.
-/// The order is by bytes (COLLATE "C"), as Rust compares the order's strings: a database's
-/// own collation (en-US puts "a-1" before "B-1") would lock in another order.
-pub(crate) static RETURN_EXPIRED_UNITS: Statement = Statement {
-    sql: "WITH freed AS (
-              SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS f(sku, location, units)),
-          locked AS MATERIALIZED (
-              SELECT s.sku, s.location, f.units
-                FROM inventory.stock s JOIN freed f ON f.sku = s.sku AND f.location = s.location
-               ORDER BY s.sku COLLATE \"C\", s.location COLLATE \"C\"
-                 FOR UPDATE OF s)
-          UPDATE inventory.stock s SET held = s.held - l.units, updated_at = statement_timestamp()
-            FROM locked l
-           WHERE s.sku = l.sku AND s.location = l.location",
-    args: &[TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID],
-};
-
-/// Sweeps take turns, so two of them never lock the same items in different orders.
-pub(crate) static LOCK_SWEEP: Statement = Statement {
-    sql: "SELECT pg_catalog.pg_advisory_xact_lock($1, 0)",
-    args: &[INT4OID],
-};
-
-pub(crate) const SWEEP_LOCK_CLASS: i32 = 0x4952_0002;

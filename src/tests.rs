@@ -91,7 +91,16 @@ mod tests {
         stock("A", 5);
         assert_eq!(
             error_of("SELECT inventory.adjust_on_hand('A', 9223372036854775807)"),
-            "22023: delta makes on_hand overflow bigint"
+            "22023: delta must be at most 1000000000000000 units"
+        );
+        stock("B", 1_000_000_000_000_000);
+        assert_eq!(
+            error_of("SELECT inventory.adjust_on_hand('B', 1)"),
+            "22023: delta would raise on_hand past 1000000000000000 units"
+        );
+        assert_eq!(
+            one::<i64>("SELECT on_hand FROM inventory.stock WHERE sku = 'B'"),
+            1_000_000_000_000_000
         );
     }
 
@@ -133,14 +142,17 @@ mod tests {
     }
 
     #[pg_test]
-    fn reserve_rejects_a_bad_default_ttl() {
+    fn a_bad_default_ttl_is_refused_when_it_is_set() {
         setup();
-        stock("A", 1);
-        Spi::run("SET LOCAL inventory.default_ttl = '-5 minutes'").unwrap();
         assert_eq!(
-            error_of("SELECT inventory.reserve('A', 1)"),
-            "22023: inventory.default_ttl must be a positive interval, not \"-5 minutes\""
+            error_of("SET LOCAL inventory.default_ttl = '-5 minutes'"),
+            "22023: invalid value for parameter \"inventory.default_ttl\": \"-5 minutes\""
         );
+        assert_eq!(
+            error_of("SET LOCAL inventory.default_ttl = '999999999999999999999 years'"),
+            "22023: invalid value for parameter \"inventory.default_ttl\": \"999999999999999999999 years\""
+        );
+        assert_eq!(one::<String>("SHOW inventory.default_ttl"), "1 day");
     }
 
     #[pg_test]

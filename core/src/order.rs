@@ -83,12 +83,18 @@ pub fn totals_in_lock_order(lines: &[Line]) -> Result<Vec<(String, String, i64)>
     for line in sorted {
         match totals.last_mut() {
             Some((sku, location, total)) if *sku == line.sku && *location == line.location => {
-                *total = total.checked_add(line.quantity).ok_or_else(|| {
-                    InventoryError::new(
-                        ErrorCode::InvalidArgument,
-                        format!("the quantities of \"{sku}\" at \"{location}\" in items add up past the bigint range"),
-                    )
-                })?;
+                *total = total
+                    .checked_add(line.quantity)
+                    .filter(|t| *t <= validate::MAX_QUANTITY)
+                    .ok_or_else(|| {
+                        InventoryError::new(
+                            ErrorCode::InvalidArgument,
+                            format!(
+                                "the quantities of \"{sku}\" at \"{location}\" in items add up past {} units",
+                                validate::MAX_QUANTITY
+                            ),
+                        )
+                    })?;
             }
             _ => totals.push((line.sku.clone(), line.location.clone(), line.quantity)),
         }

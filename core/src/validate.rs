@@ -9,12 +9,51 @@ pub const MAX_KEY_CHARS: usize = 200;
 /// Longest free-text reason accepted for the log.
 pub const MAX_REASON_CHARS: usize = 2000;
 
+/// Most units one quantity (a hold, a stock level, a change of it, a safety stock) may have:
+/// 10^15. Far above any real stock, and low enough that no sum or difference of stored
+/// counters can leave the bigint range.
+pub const MAX_QUANTITY: i64 = 1_000_000_000_000_000;
+
+/// Largest metadata document a reservation may carry, in bytes of its stored jsonb.
+pub const MAX_METADATA_BYTES: usize = 65_536;
+
+/// Characters no identifier may contain: control characters (C0, DEL, C1), and the invisible
+/// format characters and separators that make two keys look alike (zero-width space, joiners,
+/// bidirectional controls, byte order mark, line and paragraph separators, tags).
+fn is_forbidden_in_key(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{0600}'..='\u{0605}'
+                | '\u{061C}'
+                | '\u{06DD}'
+                | '\u{070F}'
+                | '\u{0890}'..='\u{0891}'
+                | '\u{08E2}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{110BD}'
+                | '\u{110CD}'
+                | '\u{13430}'..='\u{1343F}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0001}'
+                | '\u{E0020}'..='\u{E007F}'
+        )
+}
+
 /// A required argument: SQL NULL raises `22004` naming the argument.
 pub fn required<T>(argument: &str, value: Option<T>) -> Result<T> {
     value.ok_or_else(|| InventoryError::null_argument(argument))
 }
 
-/// An identifier such as a sku or location: not blank, not too long.
+/// An identifier such as a sku or location: not blank, not too long, nothing invisible in it.
 pub fn key<'a>(argument: &str, value: &'a str) -> Result<&'a str> {
     if value.trim().is_empty() {
         return Err(InventoryError::invalid_argument(argument, "must not be empty"));
@@ -24,6 +63,13 @@ pub fn key<'a>(argument: &str, value: &'a str) -> Result<&'a str> {
             argument,
             format!("must be at most {MAX_KEY_CHARS} characters"),
         ));
+    }
+    if let Some((at, c)) = value.chars().enumerate().find(|(_, c)| is_forbidden_in_key(*c)) {
+        return Err(
+            InventoryError::invalid_argument(argument, "must not contain control or invisible characters")
+                .with_detail(format!("Character {} is U+{:04X}.", at + 1, u32::from(c)))
+                .with_hint("Strip control characters, zero-width spaces and joiners, and bidirectional marks from identifiers."),
+        );
     }
     Ok(value)
 }
@@ -44,22 +90,65 @@ pub fn optional_reason<'a>(argument: &str, value: Option<&'a str>) -> Result<Opt
     }
 }
 
-/// A quantity of units to hold or move: at least 1.
+/// A quantity of units to hold or move: at least 1, at most MAX_QUANTITY.
 pub fn positive_quantity(argument: &str, value: i64) -> Result<i64> {
     if value > 0 {
-        Ok(value)
+        at_most_max(argument, value)
     } else {
         Err(InventoryError::invalid_argument(argument, "must be greater than zero"))
     }
 }
 
-/// A stock level: zero or more.
+/// A stock level: zero to MAX_QUANTITY.
 pub fn non_negative_quantity(argument: &str, value: i64) -> Result<i64> {
     if value >= 0 {
-        Ok(value)
+        at_most_max(argument, value)
     } else {
         Err(InventoryError::invalid_argument(argument, "must not be negative"))
     }
+}
+
+/// A change of a stock level: at most MAX_QUANTITY either way.
+pub fn quantity_change(argument: &str, value: i64) -> Result<i64> {
+    at_most_max(argument, value.checked_abs().unwrap_or(i64::MAX)).map(|_| value)
+}
+
+fn at_most_max(argument: &str, value: i64) -> Result<i64> {
+    if value <= MAX_QUANTITY {
+        Ok(value)
+    } else {
+        Err(
+            InventoryError::invalid_argument(argument, format!("must be at most {MAX_QUANTITY} units"))
+                .with_detail(format!("{argument} is {value}."))
+                .with_hint("Quantities are capped so that no counter or sum of counters can overflow."),
+        )
+    }
+}
+
+/// The on_hand a change leads to: it may not pass MAX_QUANTITY (shrinkage below zero is
+/// clamped by the caller).
+pub fn on_hand_after(argument: &str, on_hand: i64, delta: i64) -> Result<i64> {
+    let new = on_hand.saturating_add(delta);
+    if new > MAX_QUANTITY {
+        return Err(InventoryError::invalid_argument(
+            argument,
+            format!("would raise on_hand past {MAX_QUANTITY} units"),
+        )
+        .with_detail(format!("on_hand is {on_hand}, {argument} is {delta}.")));
+    }
+    Ok(new)
+}
+
+/// A metadata document of `bytes` bytes (as stored): at most MAX_METADATA_BYTES.
+pub fn metadata_size(argument: &str, bytes: usize) -> Result<()> {
+    if bytes <= MAX_METADATA_BYTES {
+        return Ok(());
+    }
+    Err(
+        InventoryError::invalid_argument(argument, format!("must be at most {MAX_METADATA_BYTES} bytes"))
+            .with_detail(format!("{argument} has {bytes} bytes."))
+            .with_hint("Keep large documents in the shop's own tables and store a reference here."),
+    )
 }
 
 /// A number of escrow buckets for a hot item: 0 (none) to MAX_BUCKETS.
@@ -110,6 +199,44 @@ mod tests {
             key("sku", &"é".repeat(MAX_KEY_CHARS)).is_ok(),
             "counts characters, not bytes"
         );
+    }
+
+    #[test]
+    fn keys_refuse_control_and_invisible_characters() {
+        for bad in [
+            "A\u{200B}1",
+            "A\n1",
+            "A\u{0}",
+            "\u{FEFF}A",
+            "A\u{202E}1",
+            "A\u{7F}",
+            "A\u{2028}",
+        ] {
+            let e = key("sku", bad).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidArgument, "{bad:?}");
+            assert_eq!(e.message, "sku must not contain control or invisible characters");
+        }
+        assert_eq!(
+            key("sku", "A\u{200B}").unwrap_err().detail.as_deref(),
+            Some("Character 2 is U+200B.")
+        );
+        for good in ["Tasse-Größe-L", "杯子", "mug 42", "A#1", "ÆØÅ"] {
+            assert!(key("sku", good).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn quantities_are_capped() {
+        assert_eq!(positive_quantity("quantity", MAX_QUANTITY), Ok(MAX_QUANTITY));
+        let e = positive_quantity("quantity", i64::MAX).unwrap_err();
+        assert_eq!(e.message, "quantity must be at most 1000000000000000 units");
+        assert!(non_negative_quantity("quantity", MAX_QUANTITY + 1).is_err());
+        assert_eq!(quantity_change("delta", -MAX_QUANTITY), Ok(-MAX_QUANTITY));
+        assert!(quantity_change("delta", i64::MIN).is_err());
+        assert_eq!(on_hand_after("delta", 5, -10), Ok(-5));
+        assert!(on_hand_after("delta", MAX_QUANTITY, 1).is_err());
+        assert!(metadata_size("metadata", MAX_METADATA_BYTES).is_ok());
+        assert!(metadata_size("metadata", MAX_METADATA_BYTES + 1).is_err());
     }
 
     #[test]

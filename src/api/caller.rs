@@ -5,14 +5,15 @@ use std::ffi::CStr;
 use pgrx::pg_sys;
 
 use crate::errors::ApiResult;
-use crate::fmgr::{Args, sql_function};
+use crate::fmgr::{self, Args, sql_function};
 
-sql_function!(pg_finfo_inventory_caller, inventory_caller, caller);
+sql_function!(pg_finfo_inventory_caller, inventory_caller, caller, as_called);
 
-/// The role the session acts as (SET ROLE included), unchanged by SECURITY DEFINER: inside
-/// our functions current_user is the owner, but the log must name the caller.
+/// The role that called into the API: `current_user` as the caller had it when it entered the
+/// outermost API call under way (see `fmgr`), or `current_user` outside one. Inside the API
+/// current_user is the owner, but the log must name the caller.
 fn caller(_args: &Args) -> ApiResult<String> {
-    // SAFETY: GetOuterUserId is always valid in a backend; the name is palloc'd.
-    let name = unsafe { CStr::from_ptr(pg_sys::GetUserNameFromId(pg_sys::GetOuterUserId(), false)) };
+    // SAFETY: the actor is a role of this session; the name is palloc'd.
+    let name = unsafe { CStr::from_ptr(pg_sys::GetUserNameFromId(fmgr::actor(), false)) };
     Ok(name.to_string_lossy().into_owned())
 }

@@ -9,7 +9,7 @@ use pgrx::pg_sys;
 use crate::errors::{ApiError, ApiResult};
 use crate::fmgr::{Args, sql_function};
 
-sql_function!(pg_finfo_inventory_uuid_v7, inventory_uuid_v7, new_id);
+sql_function!(pg_finfo_inventory_uuid_v7, inventory_uuid_v7, new_id, as_called);
 
 thread_local! {
     /// The time (Unix microseconds) in this session's last id.

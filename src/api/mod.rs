@@ -10,6 +10,7 @@ pub(crate) mod holds;
 pub(crate) mod ids;
 pub(crate) mod orders;
 pub(crate) mod policy;
+pub(crate) mod repair;
 pub(crate) mod reservations;
 pub(crate) mod stock;
 pub(crate) mod worker_status;

@@ -44,7 +44,7 @@ fn reserve_many(args: &Args) -> ApiResult<Option<Vec<Uuid>>> {
     let line_keys: Option<Vec<String>> = options
         .idempotency_key
         .as_ref()
-        .map(|k| (1..=lines.len()).map(|n| format!("{k}#{n}")).collect());
+        .map(|k| (1..=lines.len()).map(|n| holds::line_key(k, n)).collect());
 
     Spi::connect_mut(|client| {
         let channel_ttl = match holds::channel_rule(client, options.channel.as_deref())? {
@@ -100,42 +100,32 @@ fn reserve_many(args: &Args) -> ApiResult<Option<Vec<Uuid>>> {
 }
 
 /// With an idempotency key: the same order again returns the same ids; a different order
-/// under the same key is an error. Locks the order's key, which a single reserve naming one of
-/// its line keys ("<key>#1") locks too (see `holds::lock_idempotency_key`).
+/// under the same key is an error, whether its lines differ, it has more or fewer of them, or
+/// the key was used by a single reserve. Locks the order's key, which a single reserve naming
+/// the key or one of its line keys ("<key>#1") locks too (see `holds::lock_idempotency_key`).
 fn replay(client: &mut SpiClient<'_>, key: &str, line_keys: &[String], lines: &[Line]) -> ApiResult<Option<Vec<Uuid>>> {
-    holds::lock_idempotency_key(client, key)?;
-    let found = store::exec(
-        client,
-        &store::FIND_BY_IDEMPOTENCY_KEYS,
-        &[line_keys.to_vec().into()],
-        |rows| {
-            rows.map(|row| {
-                Ok((
-                    row.get::<Uuid>(1)?,
-                    row.get::<String>(2)?,
-                    row.get::<String>(3)?,
-                    row.get::<i64>(4)?,
-                ))
-            })
-            .collect::<Result<Vec<_>, _>>()
-        },
-    )?;
-    if found.is_empty() {
+    holds::lock_idempotency_key(key);
+    // The lines' keys, then the key of one line more (a longer order), then the key itself.
+    let mut keys = line_keys.to_vec();
+    keys.push(holds::line_key(key, lines.len() + 1));
+    keys.push(key.to_owned());
+    let found = holds::find_by_idempotency_keys(client, keys)?;
+    let Some(first) = found.first() else {
         return Ok(None);
-    }
+    };
     let same = found.len() == lines.len()
-        && found.iter().zip(lines).all(|((_, sku, location, q), line)| {
-            sku.as_deref() == Some(line.sku.as_str())
-                && location.as_deref() == Some(line.location.as_str())
-                && *q == Some(line.quantity)
-        });
+        && found
+            .iter()
+            .zip(lines)
+            .enumerate()
+            .all(|(n, (hold, line))| hold.position == n + 1 && hold.is(&line.sku, &line.location, line.quantity));
     if !same {
-        let (_, sku, location, q) = found.into_iter().next().unwrap_or_default();
-        return Err(InventoryError::idempotency_conflict(
-            key,
-            &format!("an order starting {}", holds::describe(q, sku, location)),
-        )
-        .into());
+        let existing = match first.position {
+            p if p == lines.len() + 2 => first.describe(),
+            p if p == lines.len() + 1 => format!("an order of more than {} lines", lines.len()),
+            _ => format!("an order starting {}", first.describe()),
+        };
+        return Err(InventoryError::idempotency_conflict(key, &existing).into());
     }
-    Ok(Some(found.into_iter().filter_map(|(id, ..)| id).collect()))
+    Ok(Some(found.into_iter().filter_map(|hold| hold.id).collect()))
 }

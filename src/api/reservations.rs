@@ -78,30 +78,17 @@ fn reserve(args: &Args) -> ApiResult<Option<Uuid>> {
 }
 
 /// With an idempotency key: serialize callers of the key, then return the existing
-/// reservation if there is one. The same key for another request is an error.
+/// reservation if there is one. The same key for another request is an error, and so is a key
+/// under which a whole order (reserve_many) was placed.
 fn replay(client: &mut SpiClient<'_>, key: &str, item: &Item, quantity: i64) -> ApiResult<Option<Uuid>> {
-    holds::lock_idempotency_key(client, key)?;
-    let found = store::exec(client, &store::FIND_BY_IDEMPOTENCY_KEY, &[key.into()], |rows| {
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        let row = rows.first();
-        Ok(Some((
-            row.get::<Uuid>(1)?,
-            row.get::<String>(2)?,
-            row.get::<String>(3)?,
-            row.get::<i64>(4)?,
-        )))
-    })?;
-    match found {
+    holds::lock_idempotency_key(key);
+    let found = holds::find_by_idempotency_keys(client, vec![key.to_owned(), holds::line_key(key, 1)])?;
+    match found.first() {
         None => Ok(None),
-        Some((Some(id), Some(sku), Some(location), Some(q)))
-            if sku == item.sku && location == item.location && q == quantity =>
-        {
-            Ok(Some(id))
-        }
-        Some((_, sku, location, q)) => {
-            Err(InventoryError::idempotency_conflict(key, &holds::describe(q, sku, location)).into())
+        Some(hold) if hold.position == 1 && hold.is(&item.sku, &item.location, quantity) => Ok(hold.id),
+        Some(hold) if hold.position == 1 => Err(InventoryError::idempotency_conflict(key, &hold.describe()).into()),
+        Some(hold) => {
+            Err(InventoryError::idempotency_conflict(key, &format!("an order starting {}", hold.describe())).into())
         }
     }
 }

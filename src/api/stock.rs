@@ -64,15 +64,13 @@ fn set_on_hand(args: &Args) -> ApiResult<i64> {
 /// inventory.adjust_on_hand(sku, delta, location, reason): receipts, returns, shrinkage.
 fn adjust_on_hand(args: &Args) -> ApiResult<i64> {
     let item = Item::from_args(args, 0, 2)?;
-    let delta: i64 = args.required(1, "delta")?;
+    let delta = validate::quantity_change("delta", args.required(1, "delta")?)?;
     let reason: Option<String> = args.get(3);
     validate::optional_reason("reason", reason.as_deref())?;
     Spi::connect_mut(|client| {
         change_on_hand(client, &item, "adjust_on_hand", reason.as_deref(), |old| {
-            let new = old
-                .checked_add(delta)
-                .ok_or_else(|| InventoryError::invalid_argument("delta", "makes on_hand overflow bigint"))?;
-            Ok(new.max(0)) // on_hand never goes below zero: shrinkage beyond it is clamped
+            // on_hand never goes below zero: shrinkage beyond it is clamped.
+            Ok(validate::on_hand_after("delta", old, delta)?.max(0))
         })?;
         salable_after_change(client, &item)
     })

@@ -1,9 +1,15 @@
 //! The expiry worker of one database: sweeps lapsed holds through
 //! `inventory.expire_stale(batch)`, one short transaction per batch, then sleeps until the
 //! earliest deadline, the nap time, or an announcement of a sooner deadline. When nothing is
-//! due for a while it parks (exits, leaving its wake-up time in the registry), so it never
-//! sits in a database that someone wants to drop; the launcher starts it again when due.
+//! due for a while it parks (exits, leaving its wake-up time in the registry); while it stays,
+//! it looks every quarter second whether someone wants to drop the database, and leaves if so.
+//! The launcher starts it again when due.
+//!
+//! It runs as the bootstrap superuser in a database whose owner may be anyone, so nothing the
+//! database's or a role's settings say may change what its statements mean: the settings that
+//! could are pinned for the whole connection (see `pin_settings`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use inventory_reservation_core::schedule;
@@ -11,6 +17,7 @@ use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
 
 use crate::gucs;
+use crate::locks;
 use crate::store;
 use crate::worker::launcher::reload_config;
 use crate::worker::registry;
@@ -22,6 +29,24 @@ const PARK_AFTER_US: i64 = 5_000_000;
 const RETRY_AFTER_ERROR_US: i64 = 5_000_000;
 /// A worker that found no extension where one was just announced looks again this much later.
 const RETRY_CREATE_AFTER_US: i64 = 1_000_000;
+/// Lapsed holds left after a pass belong to items other transactions have locked: look again
+/// this much later instead of at once.
+const RETRY_LOCKED_AFTER_US: i64 = 1_000_000;
+/// While it sleeps in a database, the worker looks this often whether someone wants to drop
+/// it: a plain DROP DATABASE waits 5 s for other sessions to leave.
+const DROP_PROBE_MS: u64 = 250;
+
+/// Set once the database is wanted exclusively (DROP DATABASE): the worker leaves.
+static LEAVING: AtomicBool = AtomicBool::new(false);
+
+/// Settings a database owner could set (ALTER DATABASE ... SET) that would change what the
+/// worker's statements do, pinned above every other source for this connection. A search_path
+/// of the owner's would let an operator or function of theirs run as superuser.
+const PINNED_SETTINGS: [(&std::ffi::CStr, &std::ffi::CStr); 3] = [
+    (c"search_path", c"pg_catalog, pg_temp"),
+    (c"default_transaction_isolation", c"read committed"),
+    (c"default_transaction_read_only", c"off"),
+];
 
 #[pg_guard]
 #[unsafe(no_mangle)]
@@ -30,10 +55,11 @@ pub extern "C-unwind" fn inventory_reservation_expiry_main(arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
     reload_config();
     BackgroundWorker::connect_worker_to_spi_by_oid(Some(db), None);
+    pin_settings();
     unsafe { pg_sys::pgstat_report_appname(c"inventory_reservation expiry".as_ptr()) };
 
     let pid = unsafe { pg_sys::MyProcPid };
-    if !BackgroundWorker::transaction(extension_installed) {
+    if !BackgroundWorker::transaction(locks::lock_extension_if_installed) {
         no_extension(db, pid); // nothing to serve until it is created (or its creation commits)
         return;
     }
@@ -52,6 +78,8 @@ pub extern "C-unwind" fn inventory_reservation_expiry_main(arg: pg_sys::Datum) {
         };
         let naptime_us = i64::from(gucs::WORKER_NAPTIME_MS.get()) * 1000;
         let start = now();
+        // A deadline already passed after a whole pass: its holds' items were locked.
+        let next_deadline = next_deadline.map(|d| if d <= start { start + RETRY_LOCKED_AFTER_US } else { d });
         let wake = registry::end_pass(db, start, expired, |announced| {
             schedule::next_wake(start, naptime_us, next_deadline, announced)
         });
@@ -68,27 +96,53 @@ fn no_extension(db: pg_sys::Oid, pid: i32) {
     registry::forget_unless_announced(db, pid, now() + RETRY_CREATE_AFTER_US);
 }
 
+/// Pin `PINNED_SETTINGS` for the rest of this connection, over the database's and the role's.
+fn pin_settings() {
+    for (name, value) in PINNED_SETTINGS {
+        // SAFETY: an override-level setting of a built-in parameter, once, before any transaction.
+        unsafe {
+            pg_sys::SetConfigOption(
+                name.as_ptr(),
+                value.as_ptr(),
+                pg_sys::GucContext::PGC_SUSET,
+                pg_sys::GucSource::PGC_S_OVERRIDE,
+            )
+        };
+    }
+}
+
 /// Take in a reload if one came, then whether to go on serving database `name`: not when told
-/// to stop (SIGTERM), when the worker is switched off, or when the database is no longer served.
+/// to stop (SIGTERM), when the worker is switched off, when the database is no longer served,
+/// or when someone wants it exclusively (DROP DATABASE).
 fn keep_serving(name: &str) -> bool {
     if BackgroundWorker::sighup_received() {
         reload_config();
     }
-    !shutdown_requested() && gucs::WORKER_ENABLED.get() && gucs::worker_serves(name)
+    !shutdown_requested() && !LEAVING.load(Ordering::Relaxed) && gucs::WORKER_ENABLED.get() && gucs::worker_serves(name)
+}
+
+/// Whether someone wants this database exclusively; remembered, so every loop level leaves.
+fn database_wanted() -> bool {
+    if BackgroundWorker::transaction(locks::database_wanted_exclusively) {
+        LEAVING.store(true, Ordering::Relaxed);
+    }
+    LEAVING.load(Ordering::Relaxed)
 }
 
 /// Sleep until the time `wake` returns (asked again after each wake-up), or until a reload,
-/// so the caller re-plans with the new settings. False on SIGTERM or postmaster death.
+/// so the caller re-plans with the new settings. False on SIGTERM, postmaster death, or when
+/// someone wants the database exclusively (looked at every `DROP_PROBE_MS`).
 fn sleep_until(wake: impl Fn() -> i64) -> bool {
     loop {
         let (now, wake) = (now(), wake());
-        if shutdown_requested() {
+        if shutdown_requested() || database_wanted() {
             return false;
         }
         if now >= wake {
             return true;
         }
-        if !BackgroundWorker::wait_latch(Some(Duration::from_millis(schedule::sleep_ms(now, wake)))) {
+        let nap = schedule::sleep_ms(now, wake).min(DROP_PROBE_MS);
+        if !BackgroundWorker::wait_latch(Some(Duration::from_millis(nap))) {
             return false;
         }
         if BackgroundWorker::sighup_received() {
@@ -98,10 +152,11 @@ fn sleep_until(wake: impl Fn() -> i64) -> bool {
     }
 }
 
-/// Expire every lapsed hold, batch by batch. Returns how many and the earliest remaining
-/// deadline, or None when the extension is gone. Between batches it takes in a reload and
-/// stops early when told to (SIGTERM, the worker switched off, the database no longer
-/// served); the deadline it returns then is the backlog's, so the next pass comes for it at once.
+/// Expire every lapsed hold it can, batch by batch, until a batch expires none. Returns how
+/// many and the earliest remaining deadline, or None when the extension is gone. Between
+/// batches it takes in a reload and stops early when told to (SIGTERM, the worker switched
+/// off, the database no longer served or wanted exclusively); the deadline it returns then is
+/// the backlog's, so the next pass comes for it at once.
 fn sweep(db: pg_sys::Oid, name: &str) -> Option<(i64, Option<i64>)> {
     let mut total = 0;
     let mut next = None;
@@ -112,7 +167,11 @@ fn sweep(db: pg_sys::Oid, name: &str) -> Option<(i64, Option<i64>)> {
         let batch = gucs::EXPIRE_BATCH_SIZE.get();
         let pass = BackgroundWorker::transaction(move || {
             PgTryBuilder::new(move || {
-                if !extension_installed() {
+                if locks::database_wanted_exclusively() {
+                    LEAVING.store(true, Ordering::Relaxed);
+                    return Some((0, None));
+                }
+                if !locks::lock_extension_if_installed() {
                     return None;
                 }
                 let expired = Spi::get_one_with_args::<i64>("SELECT inventory.expire_stale($1)", &[batch.into()])
@@ -137,8 +196,12 @@ fn sweep(db: pg_sys::Oid, name: &str) -> Option<(i64, Option<i64>)> {
         })?;
         total += pass.0;
         next = pass.1;
-        if pass.0 < i64::from(batch) {
+        // A batch short of full may have skipped locked items: go on until one expires nothing.
+        if pass.0 == 0 {
             return Some((total, next));
+        }
+        if pass.0 < i64::from(batch) {
+            continue;
         }
         // A backlog: yield the CPU to the sessions between batches, as vacuum's cost delay does.
         // No locks are held here. On SIGTERM the pass ends; the caller sees the signal.
@@ -151,31 +214,6 @@ fn sweep(db: pg_sys::Oid, name: &str) -> Option<(i64, Option<i64>)> {
             }
         }
     }
-}
-
-/// Whether the extension is in this database, for the rest of the calling transaction: a
-/// DROP EXTENSION that is running now is waited for, and one that starts later waits for us.
-/// (Checking the catalog alone is not enough: a pass that saw the extension before a DROP
-/// committed would then wait on the DROP's locks and fail on the dropped tables.)
-fn extension_installed() -> bool {
-    let Some(table) = Spi::get_one::<pg_sys::Oid>("SELECT pg_catalog.to_regclass('inventory.reservation')::oid")
-        .ok()
-        .flatten()
-    else {
-        return false;
-    };
-    // SAFETY: locks a relation by oid for the rest of the transaction; if it was dropped in
-    // the meantime the lock is on nothing, and the check below says so.
-    unsafe { pg_sys::LockRelationOid(table, pg_sys::AccessShareLock as pg_sys::LOCKMODE) };
-    // A new statement, a new snapshot: it sees a DROP that committed while we waited.
-    Spi::get_one_with_args::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = $1)
-            AND EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'inventory_reservation')",
-        &[table.into()],
-    )
-    .ok()
-    .flatten()
-    .unwrap_or(false)
 }
 
 fn database_name() -> String {

@@ -22,6 +22,13 @@ pub fn connect_to(database: &str) -> Client {
     config.connect(NoTls).expect("connect to the server under test")
 }
 
+/// A connection to `database` as `role` (the test cluster trusts local connections).
+pub fn connect_as(database: &str, role: &str) -> Client {
+    let mut config: postgres::Config = url().parse().expect("INVENTORY_TEST_URL is a valid connection string");
+    config.dbname(database).user(role);
+    config.connect(NoTls).expect("connect to the server under test")
+}
+
 /// The TCP port of the server under test.
 pub fn server_port() -> u16 {
     let config: postgres::Config = url().parse().expect("INVENTORY_TEST_URL is a valid connection string");

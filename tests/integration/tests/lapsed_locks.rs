@@ -1,5 +1,5 @@
 //! A sold-out item whose units sit in a lapsed hold that another transaction has locked: an
-//! expiry sweep between its two statements, or a session idle in its transaction. A reserve
+//! expiry sweep's batch, or a session idle in its transaction. A reserve
 //! must not refuse those units with IR001 (every read counts them as salable): it raises
 //! 55P03 at once, having changed nothing, and a retry after the lock goes gets the units.
 

@@ -1,9 +1,9 @@
-//! The expiry sweep locks the items it gives units back to in the order whole orders lock
-//! them: by bytes, whatever the database's collation. Under en-US "a-1" sorts before "B-1",
-//! while reserve_many (which sorts in Rust) locks "B-1" first; a sweep in the collation's
-//! order could wait for one while holding the other, and deadlock with an order.
+//! The expiry sweep never waits for an item, so it cannot deadlock with a whole order, whatever
+//! the database's collation. Under en-US "a-1" sorts before "B-1", while reserve_many (which
+//! sorts in Rust) locks "B-1" first; a sweep that waited for items in the collation's order
+//! could wait for one while holding the other. Since 0.7.0 a sweep skips items another
+//! transaction holds and expires the rest (it locks items in byte order all the same).
 
-use std::thread;
 use std::time::Duration;
 
 use inventory_reservation_tests::{connect_to, wait_for};
@@ -11,7 +11,7 @@ use inventory_reservation_tests::{connect_to, wait_for};
 const DB: &str = "inventory_icu";
 
 #[test]
-fn the_sweep_locks_items_in_byte_order_under_an_icu_collation() {
+fn the_sweep_skips_an_item_an_order_holds_under_an_icu_collation() {
     let mut admin = connect_to("postgres");
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
@@ -39,32 +39,41 @@ fn the_sweep_locks_items_in_byte_order_under_an_icu_collation() {
         .batch_execute("BEGIN; SELECT 1 FROM inventory.stock WHERE sku = 'B-1' FOR UPDATE")
         .unwrap();
     // Only now do the holds lapse (their deadline moved by hand), so no sweep can have taken
-    // them before the order held B-1. Whichever sweep takes them, ours below or the
-    // background worker's, runs the same statements and must wait at B-1.
+    // them before the order held B-1. Whichever sweep comes first, ours below or the
+    // background worker's, runs the same statement and must skip B-1.
     db.batch_execute("UPDATE inventory.reservation SET expires_at = statement_timestamp() - interval '1 second'")
         .unwrap();
-    let sweep = thread::spawn(|| connect_to(DB).batch_execute("SELECT inventory.expire_stale()").unwrap());
-    let waiting = wait_for(Duration::from_secs(10), || {
-        let n: i64 = db
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
-                &[&DB],
-            )
-            .unwrap()
-            .get(0);
-        (n > 0).then_some(())
-    });
-    assert!(waiting.is_some(), "a sweep waits for B-1");
+    // The sweep skips B-1 instead of waiting for it, and expires a-1's hold.
+    db.batch_execute("SET statement_timeout = '5s'").unwrap();
+    db.batch_execute("SELECT inventory.expire_stale()").unwrap();
+    let states: Vec<(String, String)> = db
+        .query(
+            "SELECT sku, state FROM inventory.reservation ORDER BY sku COLLATE \"C\"",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("B-1".to_owned(), "reserved".to_owned()),
+            ("a-1".to_owned(), "expired".to_owned())
+        ],
+        "a-1 swept, B-1 left to its holder"
+    );
 
-    // The sweep waits at B-1 and has not locked a-1: an order that locked B-1 may go on to a-1.
+    // The sweep holds nothing: an order that locked B-1 may go on to a-1.
     let mut probe = connect_to(DB);
     let next = probe.batch_execute("BEGIN; SELECT 1 FROM inventory.stock WHERE sku = 'a-1' FOR UPDATE NOWAIT");
-    assert!(next.is_ok(), "the sweep locked a-1 before B-1: {next:?}");
+    assert!(next.is_ok(), "the sweep still holds a-1: {next:?}");
     probe.batch_execute("ROLLBACK").unwrap();
 
+    // Once the order ends, B-1's lapsed hold is swept too (by our call or the worker's).
     order.batch_execute("COMMIT").unwrap();
-    sweep.join().unwrap();
     let swept = wait_for(Duration::from_secs(10), || {
+        db.batch_execute("SELECT inventory.expire_stale()").unwrap();
         let open: i64 = db
             .query_one(
                 "SELECT count(*) FROM inventory.reservation WHERE state = 'reserved'",

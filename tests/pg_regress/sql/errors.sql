@@ -133,10 +133,35 @@ SELECT inventory.prune_log(NULL);
 \echo :LAST_ERROR_SQLSTATE
 SELECT inventory.prune_log('-1 day');
 \echo :LAST_ERROR_SQLSTATE
+-- A bad default_ttl is refused when it is set, not at the next reserve.
 SET inventory.default_ttl = 'soon';
-SELECT inventory.reserve('err-A', 1);
 \echo :LAST_ERROR_SQLSTATE
-RESET inventory.default_ttl;
+SET inventory.default_ttl = '999999999999999999999 years';
+\echo :LAST_ERROR_SQLSTATE
+SET inventory.default_ttl = '-1 day';
+\echo :LAST_ERROR_SQLSTATE
+SHOW inventory.default_ttl;
+-- Quantities are capped at 10^15 units, so no counter or sum of counters can overflow.
+SELECT inventory.reserve('err-A', 1000000000000001);
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.set_on_hand('err-A', 1000000000000001);
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.adjust_on_hand('err-A', -9223372036854775807);
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.configure_item('err-A', safety_stock => 9223372036854775807);
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.reserve_many('[{"sku": "err-A", "quantity": 600000000000000}, {"sku": "err-A", "quantity": 600000000000000}]');
+\echo :LAST_ERROR_SQLSTATE
+-- Identifiers cannot hide characters: control characters, zero-width and bidirectional marks.
+SELECT inventory.reserve(E'err-A\u200B', 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.set_on_hand(E'err\tA', 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT inventory.reserve('err-A', 1, idempotency_key => E'key\u202E1');
+\echo :LAST_ERROR_SQLSTATE
+-- Metadata is capped at 64 kB.
+SELECT inventory.reserve('err-A', 1, metadata => jsonb_build_object('note', repeat('x', 70000)));
+\echo :LAST_ERROR_SQLSTATE
 
 -- Nothing changed.
 SELECT count(*) = :reservations_before AS reservations_unchanged,

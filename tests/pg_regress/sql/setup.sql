@@ -9,5 +9,5 @@ SELECT extname, extversion, extrelocatable, nspname
 \x on
 SELECT p.proname, pg_get_function_arguments(p.oid) AS arguments, pg_get_function_result(p.oid) AS returns,
        p.provolatile, p.proisstrict
-  FROM pg_proc p WHERE p.pronamespace = 'inventory'::regnamespace ORDER BY 1;
+  FROM pg_proc p WHERE p.pronamespace = 'inventory'::regnamespace ORDER BY 1, 2;
 \x off
