@@ -366,7 +366,7 @@ BEGIN
 END $$;
 
 ---------------------------------------------------------------------------------------
--- Privileges: nothing is callable by PUBLIC; grant to application roles (see README).
+-- Privileges: nothing is callable by PUBLIC; grant to application roles (see docs/operations.md).
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA inventory FROM PUBLIC;
 

@@ -24,7 +24,7 @@ COMMENT ON COLUMN inventory.stock.manage_stock IS 'false: reservations are recor
 COMMENT ON COLUMN inventory.stock.backorders IS 'true: reservations may exceed on_hand; the shortfall shows in inventory.stock_levels.';
 COMMENT ON COLUMN inventory.stock.buckets IS 'Hot items: how many escrow buckets reserve spreads over (0: none). Set with inventory.set_buckets().';
 
--- Escrow for hot items (see README, "Hot items"). Units granted to a bucket are taken out of
+-- Escrow for hot items (see docs/performance.md, "Hot items"). Units granted to a bucket are taken out of
 -- the item's salable units (they count in stock.held) and handed out by reserve one bucket
 -- row at a time, so concurrent buyers of one SKU lock different rows. Invariant:
 -- stock.held = units of active reservations + sum(stock_bucket.free).

@@ -3,7 +3,7 @@
 //! Units move from the item to a bucket in chunks (core `bucket_grant`) and back whenever
 //! the item needs them whole (a change of on_hand or settings, a reserve the buckets alone
 //! cannot serve). stock.held counts free bucket units, so the item never grants more than
-//! it has. See README, "Hot items".
+//! it has. See docs/performance.md, "Hot items".
 
 use std::cell::RefCell;
 use std::collections::HashMap;
