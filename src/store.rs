@@ -403,7 +403,7 @@ macro_rules! return_units_of_item {
 
 /// Expire the lapsed holds of one item and return the units to its counter. Rows another
 /// transaction has locked are skipped: that transaction is ending them itself. Like the view
-/// stock_levels it does not say "quantity > 0", so on the 0.5.0 schema it cannot use the
+/// stock_levels it does not say "quantity > 0", so it cannot use the
 /// sweeper's deadline index: its generic plan reads the item's own index and not every lapsed
 /// hold of a backlog.
 pub(crate) static EXPIRE_LAPSED_OF_ITEM: Statement = Statement {

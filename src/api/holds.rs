@@ -254,12 +254,10 @@ pub(crate) enum Attempt {
 /// writing nothing.
 ///
 /// When the second try fails too while a fresh read still has the units, they are in lapsed
-/// holds that another transaction has locked (an expiry sweep between its two statements, a
-/// session idle in a transaction), which the expiry skips: that is 55P03, safe to retry, not a
-/// false IR001. It does not wait for them: waiting on the row lock can close a cycle with a
-/// sweep that waits for an item this transaction took earlier, and a sleep-and-retry loop
-/// closes the same cycle out of PostgreSQL's sight (measured: the soak test stalled for 1 s
-/// at a time).
+/// holds that another transaction has locked (a sweep's batch, a session idle in a
+/// transaction), which the expiry skips: that is 55P03, safe to retry, not a false IR001. It
+/// does not wait for them: their holder may be waiting for an item this transaction took
+/// earlier, and a sleep-and-retry loop would close that cycle out of PostgreSQL's sight.
 pub(crate) fn take_or_fail<T>(
     client: &mut SpiClient<'_>,
     item: &Item,

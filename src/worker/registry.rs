@@ -71,11 +71,8 @@ impl Slot {
 }
 
 fn process_alive(pid: i32) -> bool {
-    unsafe extern "C" {
-        fn kill(pid: i32, sig: i32) -> i32;
-    }
     // SAFETY: signal 0 only checks that the process exists.
-    unsafe { kill(pid, 0) == 0 }
+    unsafe { libc::kill(pid, 0) == 0 }
 }
 
 #[derive(Clone, Copy)]
