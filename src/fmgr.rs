@@ -50,8 +50,9 @@ struct Entered {
     guc_nest_level: c_int,
 }
 
-/// The owner of the function being called, from the catalog.
-unsafe fn function_owner(fcinfo: pg_sys::FunctionCallInfo) -> ApiResult<pg_sys::Oid> {
+/// The owner of the function being called, from the catalog, and whether the catalog still
+/// declares it SECURITY DEFINER (a database not yet updated to 0.7.0).
+unsafe fn function_owner(fcinfo: pg_sys::FunctionCallInfo) -> ApiResult<(pg_sys::Oid, bool)> {
     // SAFETY: fcinfo and its flinfo are valid for the call; the syscache tuple is released.
     unsafe {
         let function = (*(*fcinfo).flinfo).fn_oid;
@@ -64,9 +65,10 @@ unsafe fn function_owner(fcinfo: pg_sys::FunctionCallInfo) -> ApiResult<pg_sys::
                 "inventory_reservation: function {function:?} is not in pg_proc"
             )));
         }
-        let owner = (*(pg_sys::GETSTRUCT(tuple) as pg_sys::Form_pg_proc)).proowner;
+        let proc = &*(pg_sys::GETSTRUCT(tuple) as pg_sys::Form_pg_proc);
+        let found = (proc.proowner, proc.prosecdef);
         pg_sys::ReleaseSysCache(tuple);
-        Ok(owner)
+        Ok(found)
     }
 }
 
@@ -74,10 +76,16 @@ unsafe fn function_owner(fcinfo: pg_sys::FunctionCallInfo) -> ApiResult<pg_sys::
 unsafe fn enter(fcinfo: pg_sys::FunctionCallInfo) -> ApiResult<Entered> {
     // SAFETY: the same steps as PostgreSQL's fmgr_security_definer, in the same order.
     unsafe {
-        let owner = function_owner(fcinfo)?;
+        let (owner, still_security_definer) = function_owner(fcinfo)?;
         let (mut user, mut security_context) = (pg_sys::InvalidOid, 0);
         pg_sys::GetUserIdAndSecContext(&mut user, &mut security_context);
-        let outer_actor = ACTOR.replace(Some(ACTOR.get().unwrap_or(user)));
+        // Declared SECURITY DEFINER (before the update to 0.7.0), PostgreSQL has switched to the
+        // owner already: the session's role is the best name left for the caller.
+        let caller = if still_security_definer {
+            pg_sys::GetOuterUserId()
+        } else {
+            user
+        };
         let guc_nest_level = pg_sys::NewGUCNestLevel();
         pg_sys::SetUserIdAndSecContext(owner, security_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as c_int);
         pg_sys::set_config_option(
@@ -90,6 +98,8 @@ unsafe fn enter(fcinfo: pg_sys::FunctionCallInfo) -> ApiResult<Entered> {
             0,
             false,
         );
+        // Last, so that no step above can fail with the actor changed.
+        let outer_actor = ACTOR.replace(Some(ACTOR.get().unwrap_or(caller)));
         Ok(Entered {
             outer_actor,
             user,
@@ -149,6 +159,11 @@ impl Args {
     pub(crate) fn datum(&self, n: usize) -> Option<pg_sys::Datum> {
         // SAFETY: as above.
         unsafe { pgrx::fcinfo::pg_getarg_datum(self.0, n) }
+    }
+
+    /// The raw Datum at `n`; SQL NULL raises 22004 naming `name`.
+    pub(crate) fn required_datum(&self, n: usize, name: &str) -> ApiResult<pg_sys::Datum> {
+        Ok(inventory_reservation_core::validate::required(name, self.datum(n))?)
     }
 }
 

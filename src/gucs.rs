@@ -10,6 +10,7 @@ use pgrx::prelude::*;
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 
 use crate::errors::ApiResult;
+use crate::subxact::keep_if_some;
 
 pub(crate) static DEFAULT_TTL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"1 day"));
 pub(crate) static NOTIFY: GucSetting<bool> = GucSetting::<bool>::new(false);
@@ -122,30 +123,37 @@ pub(crate) fn default_ttl() -> ApiResult<Interval> {
 }
 
 /// A ttl setting's text as an interval: what the interval type accepts, positive, without a
-/// negative part. The reason otherwise.
+/// negative part. The reason otherwise. Must run inside a transaction: the interval type's
+/// parser raises on bad input (a field out of range included), which is caught in a
+/// subtransaction, as PL/pgSQL catches it.
 fn parse_ttl_setting(text: &CStr) -> Result<Interval, String> {
     let invalid = || format!("must be a positive interval, not \"{}\"", text.to_string_lossy());
-    // SAFETY: interval_in only parses and pallocs; an error it raises (bad syntax, a field out
-    // of range) is caught here and changes no state, so no subtransaction is needed.
-    let parsed = PgTryBuilder::new(|| unsafe {
-        pgrx::direct_function_call::<Interval>(
-            pg_sys::interval_in,
-            &[
-                Some(pg_sys::Datum::from(text.as_ptr())),
-                pg_sys::InvalidOid.into_datum(),
-                (-1i32).into_datum(),
-            ],
-        )
+    let parsed = keep_if_some(|| {
+        Ok(PgTryBuilder::new(|| unsafe {
+            // SAFETY: a NUL-terminated string, with the typmod and oid interval_in expects.
+            pgrx::direct_function_call::<Interval>(
+                pg_sys::interval_in,
+                &[
+                    Some(pg_sys::Datum::from(text.as_ptr())),
+                    pg_sys::InvalidOid.into_datum(),
+                    (-1i32).into_datum(),
+                ],
+            )
+        })
+        .catch_others(|_| None)
+        .execute())
     })
-    .catch_others(|_| None)
-    .execute()
+    .ok()
+    .flatten()
     .ok_or_else(invalid)?;
     check_ttl("inventory.default_ttl", interval_parts(parsed)).map_err(|_| invalid())?;
     Ok(parsed)
 }
 
 /// GUC check hook of inventory.default_ttl: refuse a value reserve() could not use, when it is
-/// set (SET, ALTER ROLE/DATABASE ... SET, postgresql.conf), with PostgreSQL's 22023.
+/// set in a transaction (SET, ALTER ROLE/DATABASE ... SET, a session's start), with
+/// PostgreSQL's 22023. Outside one (postgresql.conf read by the postmaster) or in parallel mode
+/// no subtransaction can be had: the value is taken, and reserve() checks it at use.
 #[pg_guard]
 unsafe extern "C-unwind" fn check_default_ttl(
     newval: *mut *mut std::ffi::c_char,
@@ -156,10 +164,14 @@ unsafe extern "C-unwind" fn check_default_ttl(
     let Some(text) = (unsafe { (*newval).as_ref() }).map(|p| unsafe { CStr::from_ptr(p) }) else {
         return true;
     };
+    // SAFETY: plain reads of the backend's state.
+    if unsafe { !pg_sys::IsTransactionState() || pg_sys::IsInParallelMode() } {
+        return true;
+    }
     match parse_ttl_setting(text) {
         Ok(_) => true,
         Err(why) => {
-            // SAFETY: PostgreSQL reads and frees this palloc'd detail after the hook returns.
+            // SAFETY: PostgreSQL reads this palloc'd detail after the hook returns.
             unsafe { pg_sys::GUC_check_errdetail_string = format!("inventory.default_ttl {why}.").as_pg_cstr() };
             false
         }

@@ -22,10 +22,19 @@ sql_function!(
 /// (catalogs have oids below 16384, this is "IR" and 1), so no DDL ever locks the same tag.
 const IDEMPOTENCY_LOCK_CLASS: u32 = 0x4952_0001;
 
-/// The tables a sweep writes or reads, in the one order everything that locks several of them
-/// up front uses: `expire_stale`, and the upgrade scripts (through `take_tables_for_ddl`). Taking them in one order, each in the strongest mode
-/// needed, means a sweep and an `ALTER EXTENSION ... UPDATE` never wait for each other in a cycle.
-pub(crate) const TABLES_IN_LOCK_ORDER: [&CStr; 4] = [c"stock", c"stock_bucket", c"reservation", c"log"];
+/// The relations a sweep reads or writes, each with the mode it takes, in the one order
+/// everything that locks several of them up front uses: `expire_stale`, and the update scripts
+/// (through `take_tables_for_ddl`, ACCESS EXCLUSIVE). The view comes first because a read of
+/// it locks the view before its tables, and the update scripts replace it. Taking them in one
+/// order, each in the strongest mode needed, means a sweep and an `ALTER EXTENSION ... UPDATE`
+/// never wait for each other in a cycle.
+const RELATIONS_IN_LOCK_ORDER: [(&CStr, u32); 5] = [
+    (c"stock_levels", pg_sys::AccessShareLock),
+    (c"stock", pg_sys::RowExclusiveLock),
+    (c"stock_bucket", pg_sys::RowExclusiveLock),
+    (c"reservation", pg_sys::RowExclusiveLock),
+    (c"log", pg_sys::RowExclusiveLock),
+];
 
 /// Serialize callers of one idempotency key until this transaction (or the subtransaction
 /// that took it) ends.
@@ -42,34 +51,40 @@ pub(crate) fn lock_idempotency_key(key: &str) {
     };
 }
 
-/// The tables of `TABLES_IN_LOCK_ORDER` that exist (an earlier release may lack one), in order.
-fn tables_in_lock_order() -> Vec<pg_sys::Oid> {
+/// The relations of `RELATIONS_IN_LOCK_ORDER` that exist (an earlier release may lack one), in
+/// order, each with the mode a sweep takes.
+fn relations_in_lock_order() -> Vec<(pg_sys::Oid, pg_sys::LOCKMODE)> {
     // SAFETY: catalog lookups by name.
     unsafe {
         let schema = pg_sys::get_namespace_oid(c"inventory".as_ptr(), false);
-        TABLES_IN_LOCK_ORDER
+        RELATIONS_IN_LOCK_ORDER
             .iter()
-            .map(|table| pg_sys::get_relname_relid(table.as_ptr(), schema))
-            .filter(|relid| *relid != pg_sys::InvalidOid)
+            .map(|(name, mode)| {
+                (
+                    pg_sys::get_relname_relid(name.as_ptr(), schema),
+                    *mode as pg_sys::LOCKMODE,
+                )
+            })
+            .filter(|(relid, _)| *relid != pg_sys::InvalidOid)
             .collect()
     }
 }
 
-/// Lock the sweep's tables in `TABLES_IN_LOCK_ORDER`, ROW EXCLUSIVE (what its UPDATEs and
-/// INSERTs take anyway), before its first statement: so it never asks for a stronger lock on
-/// a table it already holds while DDL waits for it.
-pub(crate) fn lock_sweep_tables() {
-    for relid in tables_in_lock_order() {
+/// Lock the sweep's relations in `RELATIONS_IN_LOCK_ORDER`, each in the mode its statement
+/// takes anyway, before its first statement: so it never asks for a lock on a relation after
+/// DDL has taken an earlier one, nor a stronger one on a relation it already holds.
+pub(crate) fn lock_sweep_relations() {
+    for (relid, mode) in relations_in_lock_order() {
         // SAFETY: a relation lock held to the end of the transaction.
-        unsafe { pg_sys::LockRelationOid(relid, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE) };
+        unsafe { pg_sys::LockRelationOid(relid, mode) };
     }
 }
 
 /// How long the update scripts try to take their tables without waiting while holding one.
 const POLITE_TRIES: u32 = 50;
 
-/// For the update scripts: take every table of `TABLES_IN_LOCK_ORDER` ACCESS EXCLUSIVE before
-/// any DDL, in that order, so a sweep (which takes them in the same order) never meets the
+/// For the update scripts: take every relation of `RELATIONS_IN_LOCK_ORDER` ACCESS EXCLUSIVE
+/// before any DDL, in that order, so a sweep (which takes them in the same order) never meets the
 /// update in a lock cycle. Clients take the tables in the orders of their statements, so the
 /// update first tries politely: it waits for the first table only, takes the others without
 /// waiting, and lets all go and tries again 10 ms later when one is busy (its holder may be
@@ -79,7 +94,7 @@ const POLITE_TRIES: u32 = 50;
 /// the update goes through.
 fn take_tables_for_ddl(_args: &Args) -> ApiResult<()> {
     let mode = pg_sys::AccessExclusiveLock as pg_sys::LOCKMODE;
-    let tables = tables_in_lock_order();
+    let tables: Vec<pg_sys::Oid> = relations_in_lock_order().into_iter().map(|(relid, _)| relid).collect();
     let Some((first, rest)) = tables.split_first() else {
         return Ok(());
     };

@@ -611,25 +611,24 @@ pub(crate) static END_ACTIVE_HOLD: Statement = Statement {
 
 /// One batch of the sweep: expire at most $1 lapsed holds (oldest deadline first) with their
 /// log rows and give their units back to their items; returns what it freed per item. It never
-/// waits for a lock: the items of the first $1 lapsed holds are locked first, skipping those
-/// another transaction has locked (a reserve in flight, a session idle in a transaction), and
-/// only holds of the items it got are expired. So a sweep never holds one item's lapsed holds
-/// while it waits for another item, which would leave the first item's units unreachable for
-/// as long as the wait lasts. Holds of a skipped item stay for a later batch; reads subtract
-/// them meanwhile. "quantity > 0" (always true) is what lets it use the deadline index: see
-/// sql/schema.sql.
+/// waits for a lock: walking the lapsed holds by deadline, it locks their items, skipping
+/// items another transaction has locked (a reserve in flight, a session idle in a transaction)
+/// so that they do not count against $1, and expires only holds of the items it got. So a
+/// sweep never holds one item's lapsed holds while it waits for another item, which would leave
+/// the first item's units unreachable for as long as the wait lasts, and a locked item never
+/// keeps the others from being swept. Holds of a skipped item stay for a later batch; reads
+/// subtract them meanwhile. "quantity > 0" (always true) is what lets it use the deadline
+/// index: see sql/schema.sql.
 pub(crate) static EXPIRE_BATCH: Statement = Statement {
-    sql: "WITH due AS (
+    sql: "WITH items AS MATERIALIZED (
               SELECT DISTINCT sku, location FROM (
-                  SELECT sku, location FROM inventory.reservation
-                   WHERE state = 'reserved' AND quantity > 0 AND expires_at <= statement_timestamp()
-                   ORDER BY expires_at
-                   LIMIT $1) d),
-          items AS MATERIALIZED (
-              SELECT s.sku, s.location FROM inventory.stock s
-                JOIN due ON due.sku = s.sku AND due.location = s.location
-               ORDER BY s.sku COLLATE \"C\", s.location COLLATE \"C\"
-                 FOR UPDATE OF s SKIP LOCKED),
+                  SELECT s.sku, s.location
+                    FROM inventory.reservation r
+                    JOIN inventory.stock s ON s.sku = r.sku AND s.location = r.location
+                   WHERE r.state = 'reserved' AND r.quantity > 0 AND r.expires_at <= statement_timestamp()
+                   ORDER BY r.expires_at
+                   LIMIT $1
+                     FOR UPDATE OF s SKIP LOCKED) due),
           picked AS MATERIALIZED (
               SELECT r.id FROM items i
                 JOIN inventory.reservation r ON r.sku = i.sku AND r.location = i.location

@@ -138,6 +138,19 @@ impl InventoryError {
         .with_detail(format!("The key belongs to a reservation of {existing}."))
     }
 
+    /// A single reserve named a key of the shape `<order>#<n>`, which only the lines of an
+    /// order placed with reserve_many have, and no order has that line.
+    pub fn line_key_without_line(key: &str, order: &str) -> Self {
+        InventoryError::new(
+            ErrorCode::IdempotencyConflict,
+            format!("idempotency key \"{key}\" names a line of an order under \"{order}\" that does not exist"),
+        )
+        .with_detail(format!(
+            "Keys of the form \"<key>#<number>\" belong to the lines of orders placed with reserve_many; no order under \"{order}\" has this line."
+        ))
+        .with_hint("Use a key without a \"#<number>\" ending for a single reserve, or replay the whole order with reserve_many.")
+    }
+
     /// The units were there by a consistent read (which counts lapsed holds as free) yet could
     /// not be taken: they are in lapsed holds another transaction has locked.
     pub fn lapsed_holds_locked(sku: &str, location: &str, requested: i64, salable: i64) -> Self {

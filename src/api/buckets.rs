@@ -14,6 +14,7 @@ use pgrx::datum::{DatumWithOid, Uuid};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
+use crate::api::args::SetBucketsArgs;
 use crate::api::holds;
 use crate::api::stock::{Item, lock_or_create, setting_changed};
 use crate::errors::ApiResult;
@@ -144,12 +145,9 @@ pub(crate) fn drain(client: &mut SpiClient<'_>, item: &Item) -> ApiResult<i64> {
 
 /// inventory.set_buckets(sku, buckets, location): 0 to 64 escrow buckets for a hot item.
 fn set_buckets(args: &Args) -> ApiResult<()> {
-    let sku: String = args.required(0, "sku")?;
-    let buckets = validate::bucket_count("buckets", args.required(1, "buckets")?)?;
-    let location: String = args.required(2, "location")?;
-    validate::key("sku", &sku)?;
-    validate::key("location", &location)?;
-    let item = Item { sku, location };
+    let SetBucketsArgs { sku, buckets, location } = SetBucketsArgs::read(args)?;
+    let buckets = validate::bucket_count("buckets", buckets)?;
+    let item = Item::new(sku, location)?;
     Spi::connect_mut(|client| {
         drain(client, &item)?;
         lock_or_create(client, &item)?;

@@ -2,9 +2,9 @@
 
 use inventory_reservation_core::ttl::check_ttl;
 use inventory_reservation_core::validate;
-use pgrx::datum::Interval;
 use pgrx::prelude::*;
 
+use crate::api::args::SetChannelArgs;
 use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
 use crate::{gucs, store};
@@ -14,10 +14,12 @@ sql_function!(pg_finfo_inventory_set_channel, inventory_set_channel, set_channel
 /// inventory.set_channel(channel, reserve, default_ttl): create or replace a channel's rules.
 /// A NULL default_ttl means the channel uses inventory.default_ttl.
 fn set_channel(args: &Args) -> ApiResult<()> {
-    let channel: String = args.required(0, "channel")?;
+    let SetChannelArgs {
+        channel,
+        reserve,
+        default_ttl,
+    } = SetChannelArgs::read(args)?;
     validate::key("channel", &channel)?;
-    let reserve: bool = args.required(1, "reserve")?;
-    let default_ttl: Option<Interval> = args.get(2);
     if let Some(ttl) = default_ttl {
         check_ttl("default_ttl", gucs::interval_parts(ttl))?;
     }

@@ -3,6 +3,7 @@
 use inventory_reservation_core::validate;
 use pgrx::prelude::*;
 
+use crate::api::args::ExpireStaleArgs;
 use crate::api::events::salable_changed;
 use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
@@ -20,8 +21,14 @@ struct Freed {
 /// inventory.expire_stale(batch_size): expire at most batch_size lapsed holds; returns how many.
 /// Holds of items another transaction has locked are left for a later call.
 fn expire_stale(args: &Args) -> ApiResult<i64> {
-    let batch = validate::batch_size("batch_size", args.required(0, "batch_size")?)?;
-    locks::lock_sweep_tables();
+    let batch = validate::batch_size("batch_size", ExpireStaleArgs::read(args)?.batch_size)?;
+    // The extension's lock first, then the tables: a DROP EXTENSION, which takes the
+    // extension's lock before any table, then waits for this batch instead of meeting it in a
+    // cycle, whoever calls it (the worker, pg_cron, a person).
+    if !locks::lock_extension_if_installed() {
+        return Ok(0);
+    }
+    locks::lock_sweep_relations();
     Spi::connect_mut(|client| {
         let freed = store::exec(client, &store::EXPIRE_BATCH, &[batch.into()], |rows| {
             rows.map(|row| {

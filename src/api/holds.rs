@@ -13,19 +13,8 @@ use pgrx::spi::SpiClient;
 use crate::api::buckets;
 use crate::api::stock::{Item, item_salable};
 use crate::errors::ApiResult;
-use crate::fmgr::Args;
 use crate::worker::registry;
 use crate::{gucs, locks, store};
-
-/// Argument positions of the options in a function's signature.
-pub(crate) struct OptionArgs {
-    pub ttl: usize,
-    pub owner: usize,
-    pub idempotency_key: usize,
-    pub channel: usize,
-    pub metadata: Option<usize>,
-    pub expires_at: usize,
-}
 
 /// The options of a hold, validated.
 pub(crate) struct HoldOptions {
@@ -38,17 +27,33 @@ pub(crate) struct HoldOptions {
     expires_at: Option<TimestampWithTimeZone>,
 }
 
+/// The options of a hold as a call gives them, not yet validated.
+pub(crate) struct RequestedOptions {
+    pub ttl: Option<Interval>,
+    pub owner: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub channel: Option<String>,
+    pub metadata: Option<pg_sys::Datum>,
+    pub expires_at: Option<TimestampWithTimeZone>,
+}
+
 impl HoldOptions {
-    pub(crate) fn from_args(args: &Args, at: OptionArgs) -> ApiResult<HoldOptions> {
-        let ttl: Option<Interval> = args.get(at.ttl);
-        let expires_at: Option<TimestampWithTimeZone> = args.get(at.expires_at);
+    pub(crate) fn new(requested: RequestedOptions) -> ApiResult<HoldOptions> {
+        let RequestedOptions {
+            ttl,
+            owner,
+            idempotency_key,
+            channel,
+            metadata,
+            expires_at,
+        } = requested;
         let now = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
         let deadline = choose_deadline(ttl.map(gucs::interval_parts), expires_at.map(i64::from), now)?;
         let options = HoldOptions {
-            owner: args.get(at.owner),
-            idempotency_key: args.get(at.idempotency_key),
-            channel: args.get(at.channel),
-            metadata: at.metadata.and_then(|n| args.datum(n)),
+            owner,
+            idempotency_key,
+            channel,
+            metadata,
             deadline,
             ttl,
             expires_at,

@@ -1,6 +1,7 @@
 //! The SQL surface, one file per concern. Each function reads its arguments, validates
 //! them with the core crate, and runs statements from `store`.
 
+pub(crate) mod args;
 pub(crate) mod buckets;
 pub(crate) mod caller;
 pub(crate) mod channels;

@@ -8,8 +8,9 @@ use pgrx::datum::Uuid;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
+use crate::api::args::ReserveManyArgs;
 use crate::api::events::salable_changed;
-use crate::api::holds::{self, ChannelRule, HoldOptions, OptionArgs};
+use crate::api::holds::{self, ChannelRule, HoldOptions, RequestedOptions};
 use crate::api::stock::Item;
 use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
@@ -21,24 +22,21 @@ sql_function!(pg_finfo_inventory_reserve_many, inventory_reserve_many, reserve_m
 /// line, in input order. Items are taken in (sku, location) order, so concurrent orders never
 /// deadlock; the first item short of stock fails the whole call.
 fn reserve_many(args: &Args) -> ApiResult<Option<Vec<Uuid>>> {
-    let items: pg_sys::Datum = args.datum(0).ok_or_else(|| InventoryError::null_argument("items"))?;
+    let a = ReserveManyArgs::read(args)?;
     // Parsed from its text by the core, not through pgrx's JsonB, so that any malformed or
     // too deeply nested value is a 22023 naming the problem, never an internal error.
     // SAFETY: argument 0 is a live jsonb datum; jsonb_out returns a palloc'd C string.
-    let text: &CStr = unsafe { pgrx::direct_function_call(pg_sys::jsonb_out, &[Some(items)]) }
+    let text: &CStr = unsafe { pgrx::direct_function_call(pg_sys::jsonb_out, &[Some(a.items)]) }
         .ok_or_else(|| InventoryError::null_argument("items"))?;
     let lines = parse_items_json(&text.to_string_lossy())?;
-    let options = HoldOptions::from_args(
-        args,
-        OptionArgs {
-            ttl: 1,
-            owner: 2,
-            idempotency_key: 3,
-            channel: 4,
-            metadata: None,
-            expires_at: 5,
-        },
-    )?;
+    let options = HoldOptions::new(RequestedOptions {
+        ttl: a.ttl,
+        owner: a.owner,
+        idempotency_key: a.idempotency_key,
+        channel: a.channel,
+        metadata: None,
+        expires_at: a.expires_at,
+    })?;
     let totals = totals_in_lock_order(&lines)?;
     // Each line gets its own key, "<key>#<line number>", so a replay finds every line.
     let line_keys: Option<Vec<String>> = options

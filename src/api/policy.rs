@@ -5,6 +5,7 @@ use inventory_reservation_core::policy::{payment_hold_days, weekday_from_iso};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 
+use crate::api::args::PaymentHoldUntilArgs;
 use crate::errors::{ApiError, ApiResult};
 use crate::fmgr::{Args, sql_function};
 use crate::store;
@@ -19,8 +20,10 @@ sql_function!(
 /// order paid by due date: the due date plus 4, 5 or 6 calendar days by its weekday in the
 /// session's TimeZone, or 11 for incomplete orders.
 fn payment_hold_until(args: &Args) -> ApiResult<TimestampWithTimeZone> {
-    let due: TimestampWithTimeZone = args.required(0, "payment_due")?;
-    let incomplete: bool = args.required(1, "incomplete")?;
+    let PaymentHoldUntilArgs {
+        payment_due: due,
+        incomplete,
+    } = PaymentHoldUntilArgs::read(args)?;
     if due.is_infinity() || due.is_neg_infinity() {
         return Err(InventoryError::invalid_argument("payment_due", "must be a finite time").into());
     }

@@ -1,16 +1,20 @@
 //! One reservation: reserve, and every transition of its life (release, commit of all or part,
 //! confirm, acknowledge, extend, update_quantity).
 
+use inventory_reservation_core::order::order_key_of_line_key;
 use inventory_reservation_core::state::{self, Action, ReservationState, Shipment, Step};
 use inventory_reservation_core::ttl::check_ttl;
 use inventory_reservation_core::{InventoryError, validate};
-use pgrx::datum::{Interval, TimestampWithTimeZone, Uuid};
+use pgrx::datum::{TimestampWithTimeZone, Uuid};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
+use crate::api::args::{
+    AcknowledgeArgs, CommitArgs, CommitPartArgs, ConfirmArgs, ExtendArgs, ReleaseArgs, ReserveArgs, UpdateQuantityArgs,
+};
 use crate::api::buckets;
 use crate::api::events::salable_changed;
-use crate::api::holds::{self, Attempt, ChannelRule, HoldOptions, OptionArgs};
+use crate::api::holds::{self, Attempt, ChannelRule, HoldOptions, RequestedOptions};
 use crate::api::stock::Item;
 use crate::errors::{ApiError, ApiResult};
 use crate::fmgr::{Args, sql_function};
@@ -33,19 +37,17 @@ sql_function!(
 /// inventory.reserve(sku, quantity, ttl, owner, location, idempotency_key, channel, metadata,
 /// expires_at). NULL when the channel does not reserve.
 fn reserve(args: &Args) -> ApiResult<Option<Uuid>> {
-    let item = Item::from_args(args, 0, 4)?;
-    let quantity = validate::positive_quantity("quantity", args.required(1, "quantity")?)?;
-    let options = HoldOptions::from_args(
-        args,
-        OptionArgs {
-            ttl: 2,
-            owner: 3,
-            idempotency_key: 5,
-            channel: 6,
-            metadata: Some(7),
-            expires_at: 8,
-        },
-    )?;
+    let a = ReserveArgs::read(args)?;
+    let item = Item::new(a.sku, a.location)?;
+    let quantity = validate::positive_quantity("quantity", a.quantity)?;
+    let options = HoldOptions::new(RequestedOptions {
+        ttl: a.ttl,
+        owner: a.owner,
+        idempotency_key: a.idempotency_key,
+        channel: a.channel,
+        metadata: a.metadata,
+        expires_at: a.expires_at,
+    })?;
     Spi::connect_mut(|client| {
         let channel_ttl = match holds::channel_rule(client, options.channel.as_deref())? {
             ChannelRule::Skip => {
@@ -84,7 +86,12 @@ fn replay(client: &mut SpiClient<'_>, key: &str, item: &Item, quantity: i64) -> 
     holds::lock_idempotency_key(key);
     let found = holds::find_by_idempotency_keys(client, vec![key.to_owned(), holds::line_key(key, 1)])?;
     match found.first() {
-        None => Ok(None),
+        // A line's key only replays a line: a single hold under it would later pass for an
+        // order (or a line of one) that was never placed.
+        None => match order_key_of_line_key(key) {
+            Some(order) => Err(InventoryError::line_key_without_line(key, order).into()),
+            None => Ok(None),
+        },
         Some(hold) if hold.position == 1 && hold.is(&item.sku, &item.location, quantity) => Ok(hold.id),
         Some(hold) if hold.position == 1 => Err(InventoryError::idempotency_conflict(key, &hold.describe()).into()),
         Some(hold) => {
@@ -134,15 +141,14 @@ fn lock_reservation(client: &mut SpiClient<'_>, id: Uuid) -> ApiResult<Locked> {
     })
 }
 
-/// Lock the reservation in argument 0 and decide `action` on it (a release of a lapsed hold
-/// records its expiry; the other actions refuse it). `apply` notifies listeners itself when
-/// it changes what the item can sell (see `events`).
+/// Lock reservation `id` and decide `action` on it (a release of a lapsed hold records its
+/// expiry; the other actions refuse it). `apply` notifies listeners itself when it changes
+/// what the item can sell (see `events`).
 fn with_decision<R>(
-    args: &Args,
+    id: Uuid,
     action: Action,
     apply: impl FnOnce(&mut SpiClient<'_>, &Locked, Step) -> ApiResult<R>,
 ) -> ApiResult<R> {
-    let id: Uuid = args.required(0, "reservation")?;
     Spi::connect_mut(|client| {
         let r = lock_reservation(client, id)?;
         let step = state::decide(r.state, r.lapsed, action).map_err(|i| i.into_error())?;
@@ -150,16 +156,16 @@ fn with_decision<R>(
     })
 }
 
-/// Release, commit, confirm or acknowledge the reservation in argument 0; true when it
-/// changed now, false on a repeat.
-fn transition(args: &Args, action: Action, reason: Option<&str>) -> ApiResult<bool> {
+/// Release, commit, confirm or acknowledge reservation `id`; true when it changed now, false
+/// on a repeat.
+fn transition(id: Uuid, action: Action, reason: Option<&str>) -> ApiResult<bool> {
     validate::optional_reason("reason", reason)?;
     if let Some((from, to)) = state::ends_hold(action)
-        && end_active_hold(args.required(0, "reservation")?, from, to, action, reason)?
+        && end_active_hold(id, from, to, action, reason)?
     {
         return Ok(true);
     }
-    with_decision(args, action, |client, r, step| match step {
+    with_decision(id, action, |client, r, step| match step {
         Step::To(next @ (ReservationState::Confirmed | ReservationState::Acknowledged)) => {
             store::exec(
                 client,
@@ -242,20 +248,21 @@ fn end_hold(
 
 /// inventory.release(reservation, reason): cancel; false when already released or expired.
 fn release(args: &Args) -> ApiResult<bool> {
-    let reason: Option<String> = args.get(1);
-    transition(args, Action::Release, reason.as_deref())
+    let ReleaseArgs { reservation, reason } = ReleaseArgs::read(args)?;
+    transition(reservation, Action::Release, reason.as_deref())
 }
 
 /// inventory.commit(reservation): shipped; the units leave on_hand and the hold ends.
 fn commit(args: &Args) -> ApiResult<bool> {
-    transition(args, Action::Commit, None)
+    transition(CommitArgs::read(args)?.reservation, Action::Commit, None)
 }
 
 /// inventory.commit(reservation, quantity): `quantity` units shipped; the rest stays held in
 /// the same state, with the same deadline. All of it is a commit of the whole hold.
 fn commit_part(args: &Args) -> ApiResult<bool> {
-    let quantity = validate::positive_quantity("quantity", args.required(1, "quantity")?)?;
-    with_decision(args, Action::Commit, |client, r, step| match step {
+    let CommitPartArgs { reservation, quantity } = CommitPartArgs::read(args)?;
+    let quantity = validate::positive_quantity("quantity", quantity)?;
+    with_decision(reservation, Action::Commit, |client, r, step| match step {
         Step::To(next @ ReservationState::Committed) => {
             match state::shipment(r.quantity, quantity)? {
                 Shipment::All => end_hold(client, r.id, next, Action::Commit, None)?,
@@ -276,19 +283,19 @@ fn commit_part(args: &Args) -> ApiResult<bool> {
 
 /// inventory.confirm(reservation): payment approved; the hold no longer expires.
 fn confirm(args: &Args) -> ApiResult<bool> {
-    transition(args, Action::Confirm, None)
+    transition(ConfirmArgs::read(args)?.reservation, Action::Confirm, None)
 }
 
 /// inventory.acknowledge(reservation): handling started; the next set_on_hand settles it.
 fn acknowledge(args: &Args) -> ApiResult<bool> {
-    transition(args, Action::Acknowledge, None)
+    transition(AcknowledgeArgs::read(args)?.reservation, Action::Acknowledge, None)
 }
 
 /// inventory.extend(reservation, ttl): a new deadline `ttl` from now; returns it.
 fn extend(args: &Args) -> ApiResult<TimestampWithTimeZone> {
-    let ttl: Interval = args.required(1, "ttl")?;
+    let ExtendArgs { reservation, ttl } = ExtendArgs::read(args)?;
     check_ttl("ttl", gucs::interval_parts(ttl))?;
-    with_decision(args, Action::Extend, |client, r, _| {
+    with_decision(reservation, Action::Extend, |client, r, _| {
         let until = store::exec_one::<TimestampWithTimeZone>(client, &store::EXTEND_HOLD, &[r.id.into(), ttl.into()])?
             .ok_or_else(|| ApiError::Internal(format!("reservation {} vanished while locked", r.id)))?;
         registry::announce(unsafe { pg_sys::MyDatabaseId }, until.into());
@@ -299,8 +306,9 @@ fn extend(args: &Args) -> ApiResult<TimestampWithTimeZone> {
 /// inventory.update_quantity(reservation, quantity): hold more (checked against salable
 /// stock) or fewer units; on_hand is unchanged. False when the quantity is already that.
 fn update_quantity(args: &Args) -> ApiResult<bool> {
-    let quantity = validate::positive_quantity("quantity", args.required(1, "quantity")?)?;
-    with_decision(args, Action::UpdateQuantity, |client, r, _| {
+    let UpdateQuantityArgs { reservation, quantity } = UpdateQuantityArgs::read(args)?;
+    let quantity = validate::positive_quantity("quantity", quantity)?;
+    with_decision(reservation, Action::UpdateQuantity, |client, r, _| {
         let delta = quantity - r.quantity;
         if delta == 0 {
             return Ok(false);

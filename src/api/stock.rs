@@ -5,6 +5,7 @@ use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
+use crate::api::args::{AdjustOnHandArgs, ConfigureItemArgs, IsSalableArgs, SalableQtyArgs, SetOnHandArgs};
 use crate::api::buckets;
 use crate::api::events::salable_changed;
 use crate::errors::ApiResult;
@@ -33,9 +34,8 @@ pub(crate) struct Item {
 }
 
 impl Item {
-    pub(crate) fn from_args(args: &Args, sku_at: usize, location_at: usize) -> ApiResult<Item> {
-        let sku: String = args.required(sku_at, "sku")?;
-        let location: String = args.required(location_at, "location")?;
+    /// An item named by a call's arguments, validated.
+    pub(crate) fn new(sku: String, location: String) -> ApiResult<Item> {
         validate::key("sku", &sku)?;
         validate::key("location", &location)?;
         Ok(Item { sku, location })
@@ -49,9 +49,14 @@ impl Item {
 
 /// inventory.set_on_hand(sku, quantity, location, reason): absolute level from the ERP.
 fn set_on_hand(args: &Args) -> ApiResult<i64> {
-    let item = Item::from_args(args, 0, 2)?;
-    let quantity = validate::non_negative_quantity("quantity", args.required(1, "quantity")?)?;
-    let reason: Option<String> = args.get(3);
+    let SetOnHandArgs {
+        sku,
+        quantity,
+        location,
+        reason,
+    } = SetOnHandArgs::read(args)?;
+    let item = Item::new(sku, location)?;
+    let quantity = validate::non_negative_quantity("quantity", quantity)?;
     validate::optional_reason("reason", reason.as_deref())?;
     Spi::connect_mut(|client| {
         change_on_hand(client, &item, "set_on_hand", reason.as_deref(), |_| Ok(quantity))?;
@@ -63,9 +68,14 @@ fn set_on_hand(args: &Args) -> ApiResult<i64> {
 
 /// inventory.adjust_on_hand(sku, delta, location, reason): receipts, returns, shrinkage.
 fn adjust_on_hand(args: &Args) -> ApiResult<i64> {
-    let item = Item::from_args(args, 0, 2)?;
-    let delta = validate::quantity_change("delta", args.required(1, "delta")?)?;
-    let reason: Option<String> = args.get(3);
+    let AdjustOnHandArgs {
+        sku,
+        delta,
+        location,
+        reason,
+    } = AdjustOnHandArgs::read(args)?;
+    let item = Item::new(sku, location)?;
+    let delta = validate::quantity_change("delta", delta)?;
     validate::optional_reason("reason", reason.as_deref())?;
     Spi::connect_mut(|client| {
         change_on_hand(client, &item, "adjust_on_hand", reason.as_deref(), |old| {
@@ -124,10 +134,14 @@ pub(crate) fn lock_or_create(client: &mut SpiClient<'_>, item: &Item) -> ApiResu
 /// inventory.configure_item(sku, location, manage_stock, backorders, safety_stock): item
 /// settings; NULL leaves a setting as it is. Creates the item if new; logs what changed.
 fn configure_item(args: &Args) -> ApiResult<()> {
-    let item = Item::from_args(args, 0, 1)?;
-    let manage_stock: Option<bool> = args.get(2);
-    let backorders: Option<bool> = args.get(3);
-    let safety_stock: Option<i64> = args.get(4);
+    let ConfigureItemArgs {
+        sku,
+        location,
+        manage_stock,
+        backorders,
+        safety_stock,
+    } = ConfigureItemArgs::read(args)?;
+    let item = Item::new(sku, location)?;
     if let Some(units) = safety_stock {
         validate::non_negative_quantity("safety_stock", units)?;
     }
@@ -170,9 +184,8 @@ pub(crate) fn item_salable(client: &mut SpiClient<'_>, item: &Item) -> ApiResult
 
 /// inventory.salable_qty(sku, location): on_hand - held - safety_stock, never negative.
 fn salable_qty(args: &Args) -> ApiResult<i64> {
-    let sku: String = args.required(0, "sku")?;
+    let SalableQtyArgs { sku, location } = SalableQtyArgs::read(args)?;
     validate::key("sku", &sku)?;
-    let location: Option<String> = args.get(1);
     Spi::connect_mut(|client| match location {
         Some(location) => {
             validate::key("location", &location)?;
@@ -185,10 +198,13 @@ fn salable_qty(args: &Args) -> ApiResult<i64> {
 /// inventory.is_salable(sku, quantity, location): salable_qty >= quantity, or always for an
 /// item whose stock is not managed or that takes backorders.
 fn is_salable(args: &Args) -> ApiResult<bool> {
-    let sku: String = args.required(0, "sku")?;
+    let IsSalableArgs {
+        sku,
+        quantity,
+        location,
+    } = IsSalableArgs::read(args)?;
     validate::key("sku", &sku)?;
-    let quantity = validate::positive_quantity("quantity", args.required(1, "quantity")?)?;
-    let location: Option<String> = args.get(2);
+    let quantity = validate::positive_quantity("quantity", quantity)?;
     validate::optional_key("location", location.as_deref())?;
     Spi::connect_mut(|client| {
         Ok(store::exec_one::<bool>(

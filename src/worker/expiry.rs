@@ -152,7 +152,7 @@ fn sleep_until(wake: impl Fn() -> i64) -> bool {
     }
 }
 
-/// Expire every lapsed hold it can, batch by batch, until a batch expires none. Returns how
+/// Expire every lapsed hold it can, batch by batch, until a batch is short of full. Returns how
 /// many and the earliest remaining deadline, or None when the extension is gone. Between
 /// batches it takes in a reload and stops early when told to (SIGTERM, the worker switched
 /// off, the database no longer served or wanted exclusively); the deadline it returns then is
@@ -196,12 +196,10 @@ fn sweep(db: pg_sys::Oid, name: &str) -> Option<(i64, Option<i64>)> {
         })?;
         total += pass.0;
         next = pass.1;
-        // A batch short of full may have skipped locked items: go on until one expires nothing.
-        if pass.0 == 0 {
-            return Some((total, next));
-        }
+        // Items other transactions hold do not count against the batch: one short of full
+        // means nothing else is due.
         if pass.0 < i64::from(batch) {
-            continue;
+            return Some((total, next));
         }
         // A backlog: yield the CPU to the sessions between batches, as vacuum's cost delay does.
         // No locks are held here. On SIGTERM the pass ends; the caller sees the signal.
