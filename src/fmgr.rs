@@ -20,6 +20,7 @@ use pgrx::datum::{FromDatum, IntoDatum};
 use pgrx::pg_sys;
 
 use crate::errors::{ApiError, ApiResult, raise};
+use crate::gucs;
 
 thread_local! {
     /// The role that called into the API, while a call is under way.
@@ -88,16 +89,7 @@ unsafe fn enter(fcinfo: pg_sys::FunctionCallInfo) -> ApiResult<Entered> {
         };
         let guc_nest_level = pg_sys::NewGUCNestLevel();
         pg_sys::SetUserIdAndSecContext(owner, security_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as c_int);
-        pg_sys::set_config_option(
-            c"search_path".as_ptr(),
-            c"pg_catalog, pg_temp".as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_SAVE,
-            true,
-            0,
-            false,
-        );
+        gucs::set_for_nest_level(c"search_path", c"pg_catalog, pg_temp", pg_sys::GucContext::PGC_USERSET);
         // Last, so that no step above can fail with the actor changed.
         let outer_actor = ACTOR.replace(Some(ACTOR.get().unwrap_or(caller)));
         Ok(Entered {

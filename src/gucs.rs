@@ -3,7 +3,6 @@
 use std::cell::RefCell;
 use std::ffi::{CStr, CString};
 
-use inventory_reservation_core::ttl::{IntervalParts, check_ttl};
 use pgrx::datum::{Interval, IntoDatum};
 use pgrx::pg_sys::{self, AsPgCStr};
 use pgrx::prelude::*;
@@ -11,6 +10,7 @@ use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 
 use crate::errors::ApiResult;
 use crate::subxact::keep_if_some;
+use crate::ttl;
 
 pub(crate) static DEFAULT_TTL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"1 day"));
 pub(crate) static NOTIFY: GucSetting<bool> = GucSetting::<bool>::new(false);
@@ -146,7 +146,7 @@ fn parse_ttl_setting(text: &CStr) -> Result<Interval, String> {
     .ok()
     .flatten()
     .ok_or_else(invalid)?;
-    check_ttl("inventory.default_ttl", interval_parts(parsed)).map_err(|_| invalid())?;
+    ttl::check("inventory.default_ttl", parsed).map_err(|_| invalid())?;
     Ok(parsed)
 }
 
@@ -178,10 +178,23 @@ unsafe extern "C-unwind" fn check_default_ttl(
     }
 }
 
-pub(crate) fn interval_parts(i: Interval) -> IntervalParts {
-    IntervalParts {
-        months: i.months(),
-        days: i.days(),
-        micros: i.micros(),
+/// Set `name` to `value` until `AtEOXact_GUC` pops the GUC nest level the caller opened with
+/// `NewGUCNestLevel`, as a function's SET clause does (or an abort pops it).
+///
+/// # Safety
+/// A nest level must be open; `context` must allow the caller to set `name`.
+pub(crate) unsafe fn set_for_nest_level(name: &CStr, value: &CStr, context: pg_sys::GucContext::Type) {
+    // SAFETY: the caller keeps the contract above.
+    unsafe {
+        pg_sys::set_config_option(
+            name.as_ptr(),
+            value.as_ptr(),
+            context,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
     }
 }

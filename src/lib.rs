@@ -8,12 +8,14 @@
 use pgrx::prelude::*;
 
 mod api;
+mod domain;
 mod errors;
 mod fmgr;
 mod gucs;
 mod locks;
 mod store;
 mod subxact;
+mod ttl;
 mod worker;
 
 ::pgrx::pg_module_magic!(name, version);

@@ -10,6 +10,7 @@ use pgrx::pg_sys;
 
 use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
+use crate::gucs;
 
 sql_function!(
     pg_finfo_inventory_take_tables_for_ddl,
@@ -116,16 +117,7 @@ fn take_tables_for_ddl(_args: &Args) -> ApiResult<()> {
             pgrx::check_for_interrupts!();
         }
         let nest = pg_sys::NewGUCNestLevel();
-        pg_sys::set_config_option(
-            c"deadlock_timeout".as_ptr(),
-            c"1h".as_ptr(),
-            pg_sys::GucContext::PGC_SUSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_SAVE,
-            true,
-            0,
-            false,
-        );
+        gucs::set_for_nest_level(c"deadlock_timeout", c"1h", pg_sys::GucContext::PGC_SUSET);
         for relid in &tables {
             pg_sys::LockRelationOid(*relid, mode);
         }

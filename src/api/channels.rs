@@ -1,13 +1,12 @@
 //! Sales channels and their reservation rules.
 
-use inventory_reservation_core::ttl::check_ttl;
 use inventory_reservation_core::validate;
 use pgrx::prelude::*;
 
 use crate::api::args::SetChannelArgs;
 use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
-use crate::{gucs, store};
+use crate::{store, ttl};
 
 sql_function!(pg_finfo_inventory_set_channel, inventory_set_channel, set_channel);
 
@@ -21,7 +20,7 @@ fn set_channel(args: &Args) -> ApiResult<()> {
     } = SetChannelArgs::read(args)?;
     validate::key("channel", &channel)?;
     if let Some(ttl) = default_ttl {
-        check_ttl("default_ttl", gucs::interval_parts(ttl))?;
+        ttl::check("default_ttl", ttl)?;
     }
     Spi::connect_mut(|client| {
         store::exec(

@@ -4,7 +4,7 @@ use inventory_reservation_core::validate;
 use pgrx::prelude::*;
 
 use crate::api::args::ExpireStaleArgs;
-use crate::api::events::salable_changed;
+use crate::domain::events::salable_changed;
 use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
 use crate::{locks, store};

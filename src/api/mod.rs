@@ -1,13 +1,11 @@
-//! The SQL surface, one file per concern. Each function reads its arguments, validates
-//! them with the core crate, and runs statements from `store`.
+//! The SQL surface, one file per concern: thin entry points that read their typed arguments,
+//! validate them with the core crate, call the domain (`crate::domain`) and map the result.
 
 pub(crate) mod args;
 pub(crate) mod buckets;
 pub(crate) mod caller;
 pub(crate) mod channels;
-pub(crate) mod events;
 pub(crate) mod expiry;
-pub(crate) mod holds;
 pub(crate) mod ids;
 pub(crate) mod orders;
 pub(crate) mod policy;

@@ -9,9 +9,12 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
 use crate::api::args::ReserveManyArgs;
-use crate::api::events::salable_changed;
-use crate::api::holds::{self, ChannelRule, HoldOptions, RequestedOptions};
-use crate::api::stock::Item;
+use crate::domain::channels;
+use crate::domain::events::salable_changed;
+use crate::domain::holds::{self, HoldOptions, RequestedOptions};
+use crate::domain::idempotency;
+use crate::domain::items::Item;
+use crate::domain::taking;
 use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
 use crate::store;
@@ -42,26 +45,15 @@ fn reserve_many(args: &Args) -> ApiResult<Option<Vec<Uuid>>> {
     let line_keys: Option<Vec<String>> = options
         .idempotency_key
         .as_ref()
-        .map(|k| (1..=lines.len()).map(|n| holds::line_key(k, n)).collect());
+        .map(|k| (1..=lines.len()).map(|n| idempotency::line_key(k, n)).collect());
 
     Spi::connect_mut(|client| {
-        let channel_ttl = match holds::channel_rule(client, options.channel.as_deref())? {
-            ChannelRule::Skip => {
-                for line in &lines {
-                    let item = Item {
-                        sku: line.sku.clone(),
-                        location: line.location.clone(),
-                    };
-                    holds::log_skip(
-                        client,
-                        &item,
-                        line.quantity,
-                        options.channel.as_deref().unwrap_or_default(),
-                    )?;
-                }
-                return Ok(None);
-            }
-            ChannelRule::Reserve { default_ttl } => default_ttl,
+        let requests: Vec<(&str, &str, i64)> = lines
+            .iter()
+            .map(|l| (l.sku.as_str(), l.location.as_str(), l.quantity))
+            .collect();
+        let Some(channel_ttl) = channels::reserve_or_skip(client, options.channel.as_deref(), &requests)? else {
+            return Ok(None);
         };
         if let (Some(key), Some(keys)) = (options.idempotency_key.as_deref(), line_keys.as_ref())
             && let Some(ids) = replay(client, key, keys, &lines)?
@@ -74,7 +66,7 @@ fn reserve_many(args: &Args) -> ApiResult<Option<Vec<Uuid>>> {
                 location: location.clone(),
             };
             let counter = [sku.as_str().into(), location.as_str().into(), (*total).into()];
-            holds::take_or_fail(client, &item, *total, |c, _| {
+            taking::take_or_fail(client, &item, *total, |c, _| {
                 Ok(store::exec_one::<i32>(c, &store::HOLD_COUNTER, &counter)?)
             })?;
         }
@@ -102,12 +94,12 @@ fn reserve_many(args: &Args) -> ApiResult<Option<Vec<Uuid>>> {
 /// the key was used by a single reserve. Locks the order's key, which a single reserve naming
 /// the key or one of its line keys ("<key>#1") locks too (see `holds::lock_idempotency_key`).
 fn replay(client: &mut SpiClient<'_>, key: &str, line_keys: &[String], lines: &[Line]) -> ApiResult<Option<Vec<Uuid>>> {
-    holds::lock_idempotency_key(key);
+    idempotency::lock_idempotency_key(key);
     // The lines' keys, then the key of one line more (a longer order), then the key itself.
     let mut keys = line_keys.to_vec();
-    keys.push(holds::line_key(key, lines.len() + 1));
+    keys.push(idempotency::line_key(key, lines.len() + 1));
     keys.push(key.to_owned());
-    let found = holds::find_by_idempotency_keys(client, keys)?;
+    let found = idempotency::find_by_idempotency_keys(client, keys)?;
     let Some(first) = found.first() else {
         return Ok(None);
     };

@@ -3,7 +3,6 @@
 
 use inventory_reservation_core::order::order_key_of_line_key;
 use inventory_reservation_core::state::{self, Action, ReservationState, Shipment, Step};
-use inventory_reservation_core::ttl::check_ttl;
 use inventory_reservation_core::{InventoryError, validate};
 use pgrx::datum::{TimestampWithTimeZone, Uuid};
 use pgrx::prelude::*;
@@ -12,14 +11,17 @@ use pgrx::spi::SpiClient;
 use crate::api::args::{
     AcknowledgeArgs, CommitArgs, CommitPartArgs, ConfirmArgs, ExtendArgs, ReleaseArgs, ReserveArgs, UpdateQuantityArgs,
 };
-use crate::api::buckets;
-use crate::api::events::salable_changed;
-use crate::api::holds::{self, Attempt, ChannelRule, HoldOptions, RequestedOptions};
-use crate::api::stock::Item;
+use crate::domain::channels;
+use crate::domain::escrow;
+use crate::domain::events::salable_changed;
+use crate::domain::holds::{self, HoldOptions, RequestedOptions};
+use crate::domain::idempotency;
+use crate::domain::items::Item;
+use crate::domain::taking::{self, Attempt};
 use crate::errors::{ApiError, ApiResult};
 use crate::fmgr::{Args, sql_function};
 use crate::worker::registry;
-use crate::{gucs, store};
+use crate::{store, ttl};
 
 sql_function!(pg_finfo_inventory_reserve, inventory_reserve, reserve);
 sql_function!(pg_finfo_inventory_release, inventory_release, release);
@@ -49,12 +51,9 @@ fn reserve(args: &Args) -> ApiResult<Option<Uuid>> {
         expires_at: a.expires_at,
     })?;
     Spi::connect_mut(|client| {
-        let channel_ttl = match holds::channel_rule(client, options.channel.as_deref())? {
-            ChannelRule::Skip => {
-                holds::log_skip(client, &item, quantity, options.channel.as_deref().unwrap_or_default())?;
-                return Ok(None);
-            }
-            ChannelRule::Reserve { default_ttl } => default_ttl,
+        let request = [(item.sku.as_str(), item.location.as_str(), quantity)];
+        let Some(channel_ttl) = channels::reserve_or_skip(client, options.channel.as_deref(), &request)? else {
+            return Ok(None);
         };
         if let Some(key) = options.idempotency_key.as_deref()
             && let Some(id) = replay(client, key, &item, quantity)?
@@ -70,8 +69,8 @@ fn reserve(args: &Args) -> ApiResult<Option<Uuid>> {
                 channel_ttl,
             )
         };
-        let id = holds::take_or_fail(client, &item, quantity, |c, attempt| match attempt {
-            Attempt::First => buckets::take(c, &item, quantity, &hold_args),
+        let id = taking::take_or_fail(client, &item, quantity, |c, attempt| match attempt {
+            Attempt::First => escrow::take(c, &item, quantity, &hold_args),
             Attempt::Again => holds::insert_hold(c, &store::HOLD_ON_ITEM, &hold_args()?),
         })?;
         salable_changed(client, &item.sku, &item.location)?;
@@ -83,8 +82,8 @@ fn reserve(args: &Args) -> ApiResult<Option<Uuid>> {
 /// reservation if there is one. The same key for another request is an error, and so is a key
 /// under which a whole order (reserve_many) was placed.
 fn replay(client: &mut SpiClient<'_>, key: &str, item: &Item, quantity: i64) -> ApiResult<Option<Uuid>> {
-    holds::lock_idempotency_key(key);
-    let found = holds::find_by_idempotency_keys(client, vec![key.to_owned(), holds::line_key(key, 1)])?;
+    idempotency::lock_idempotency_key(key);
+    let found = idempotency::find_by_idempotency_keys(client, vec![key.to_owned(), idempotency::line_key(key, 1)])?;
     match found.first() {
         // A line's key only replays a line: a single hold under it would later pass for an
         // order (or a line of one) that was never placed.
@@ -294,7 +293,7 @@ fn acknowledge(args: &Args) -> ApiResult<bool> {
 /// inventory.extend(reservation, ttl): a new deadline `ttl` from now; returns it.
 fn extend(args: &Args) -> ApiResult<TimestampWithTimeZone> {
     let ExtendArgs { reservation, ttl } = ExtendArgs::read(args)?;
-    check_ttl("ttl", gucs::interval_parts(ttl))?;
+    ttl::check("ttl", ttl)?;
     with_decision(reservation, Action::Extend, |client, r, _| {
         let until = store::exec_one::<TimestampWithTimeZone>(client, &store::EXTEND_HOLD, &[r.id.into(), ttl.into()])?
             .ok_or_else(|| ApiError::Internal(format!("reservation {} vanished while locked", r.id)))?;
@@ -319,7 +318,7 @@ fn update_quantity(args: &Args) -> ApiResult<bool> {
             r.item.location.as_str().into(),
             delta.into(),
         ];
-        holds::take_or_fail(client, &r.item, delta, |c, _| {
+        taking::take_or_fail(client, &r.item, delta, |c, _| {
             Ok(store::exec_one::<i64>(c, &store::RESIZE_HOLD, &resize)?)
         })?;
         salable_changed(client, &r.item.sku, &r.item.location)?;

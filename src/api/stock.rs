@@ -1,13 +1,13 @@
 //! Stock levels: set_on_hand, adjust_on_hand, salable_qty, is_salable.
 
 use inventory_reservation_core::{InventoryError, validate};
-use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
 use crate::api::args::{AdjustOnHandArgs, ConfigureItemArgs, IsSalableArgs, SalableQtyArgs, SetOnHandArgs};
-use crate::api::buckets;
-use crate::api::events::salable_changed;
+use crate::domain::escrow;
+use crate::domain::events::salable_changed;
+use crate::domain::items::{Item, item_salable, lock_or_create, setting_changed};
 use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
 use crate::store;
@@ -26,26 +26,6 @@ sql_function!(
     inventory_configure_item,
     configure_item
 );
-
-/// An item's key, validated.
-pub(crate) struct Item {
-    pub sku: String,
-    pub location: String,
-}
-
-impl Item {
-    /// An item named by a call's arguments, validated.
-    pub(crate) fn new(sku: String, location: String) -> ApiResult<Item> {
-        validate::key("sku", &sku)?;
-        validate::key("location", &location)?;
-        Ok(Item { sku, location })
-    }
-
-    /// The (sku, location) parameters of the statements that address one item.
-    pub(crate) fn key(&self) -> [DatumWithOid<'_>; 2] {
-        [self.sku.as_str().into(), self.location.as_str().into()]
-    }
-}
 
 /// inventory.set_on_hand(sku, quantity, location, reason): absolute level from the ERP.
 fn set_on_hand(args: &Args) -> ApiResult<i64> {
@@ -103,7 +83,7 @@ fn change_on_hand(
     new_on_hand: impl FnOnce(i64) -> Result<i64, InventoryError>,
 ) -> ApiResult<()> {
     // Free bucket units were granted against the old count: bring them back first.
-    buckets::drain(client, item)?;
+    escrow::drain(client, item)?;
     let old = lock_or_create(client, item)?;
     let new = new_on_hand(old)?;
     store::exec(
@@ -122,15 +102,6 @@ fn change_on_hand(
     Ok(())
 }
 
-/// Lock the item's row, creating the item (on_hand 0) if it is new; returns on_hand.
-pub(crate) fn lock_or_create(client: &mut SpiClient<'_>, item: &Item) -> ApiResult<i64> {
-    if let Some(on_hand) = store::exec_one::<i64>(client, &store::LOCK_ITEM, &item.key())? {
-        return Ok(on_hand);
-    }
-    store::exec(client, &store::CREATE_ITEM, &item.key(), |_| Ok(()))?;
-    Ok(store::exec_one::<i64>(client, &store::LOCK_ITEM, &item.key())?.unwrap_or(0))
-}
-
 /// inventory.configure_item(sku, location, manage_stock, backorders, safety_stock): item
 /// settings; NULL leaves a setting as it is. Creates the item if new; logs what changed.
 fn configure_item(args: &Args) -> ApiResult<()> {
@@ -147,7 +118,7 @@ fn configure_item(args: &Args) -> ApiResult<()> {
     }
     Spi::connect_mut(|client| {
         // Settings change what the item may grant: bring free bucket units back first.
-        buckets::drain(client, &item)?;
+        escrow::drain(client, &item)?;
         lock_or_create(client, &item)?;
         let args = [
             item.sku.as_str().into(),
@@ -161,25 +132,6 @@ fn configure_item(args: &Args) -> ApiResult<()> {
         }
         Ok(())
     })
-}
-
-/// Log a change of an item's settings (event configure_item, `change` as the reason) and tell
-/// listeners, since settings move the salable quantity.
-pub(crate) fn setting_changed(client: &mut SpiClient<'_>, item: &Item, change: &str) -> ApiResult<()> {
-    let log = [
-        item.sku.as_str().into(),
-        item.location.as_str().into(),
-        "configure_item".into(),
-        0i64.into(),
-        change.into(),
-    ];
-    store::exec(client, &store::LOG_ITEM_EVENT, &log, |_| Ok(()))?;
-    salable_changed(client, &item.sku, &item.location)
-}
-
-/// The salable quantity of one item, None when it has no stock record.
-pub(crate) fn item_salable(client: &mut SpiClient<'_>, item: &Item) -> ApiResult<Option<i64>> {
-    Ok(store::exec_one::<i64>(client, &store::SALABLE_OF_ITEM, &item.key())?)
 }
 
 /// inventory.salable_qty(sku, location): on_hand - held - safety_stock, never negative.

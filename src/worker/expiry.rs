@@ -19,8 +19,8 @@ use pgrx::prelude::*;
 use crate::gucs;
 use crate::locks;
 use crate::store;
-use crate::worker::launcher::reload_config;
 use crate::worker::registry;
+use crate::worker::reload_config;
 use crate::worker::shutdown_requested;
 
 /// Park when the next pass is further away than this; stay and sleep when it is sooner.

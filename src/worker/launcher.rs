@@ -11,6 +11,7 @@ use pgrx::prelude::*;
 
 use crate::gucs;
 use crate::worker::registry::{self, Known};
+use crate::worker::reload_config;
 
 /// Longest sleep of the launcher between looks at the list of databases, in milliseconds.
 const LAUNCHER_INTERVAL_MS: u64 = 1_000;
@@ -94,10 +95,6 @@ fn start_due_workers(last_start: &mut HashMap<pg_sys::Oid, i64>) -> Option<i64> 
         }
     }
     next_due
-}
-
-pub(crate) fn reload_config() {
-    unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
 }
 
 /// Databases that accept connections and are not templates, read straight from the shared

@@ -30,6 +30,13 @@ pub(crate) fn current_database() -> String {
     unsafe { std::ffi::CStr::from_ptr(name) }.to_string_lossy().into_owned()
 }
 
+/// Read postgresql.conf again, as a backend does on SIGHUP: the launcher and the expiry
+/// workers call it when their SIGHUP flag is set.
+pub(crate) fn reload_config() {
+    // SAFETY: called between transactions, as PostgreSQL's own SIGHUP handling does.
+    unsafe { pgrx::pg_sys::ProcessConfigFile(pgrx::pg_sys::GucContext::PGC_SIGHUP) };
+}
+
 /// Whether this worker was told to stop (SIGTERM). Unlike pgrx's `sigterm_received`, reading
 /// it does not clear it, so every loop level sees it.
 pub(crate) fn shutdown_requested() -> bool {

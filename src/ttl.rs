@@ -1,0 +1,19 @@
+//! PostgreSQL intervals as the core's ttl rules see them.
+
+use inventory_reservation_core::InventoryError;
+use inventory_reservation_core::ttl::{IntervalParts, check_ttl};
+use pgrx::datum::Interval;
+
+/// The months, days and microseconds of an interval, which the core's rules compare.
+pub(crate) fn parts(i: Interval) -> IntervalParts {
+    IntervalParts {
+        months: i.months(),
+        days: i.days(),
+        micros: i.micros(),
+    }
+}
+
+/// The core's check of a ttl named `name`: positive, with no negative part.
+pub(crate) fn check(name: &str, ttl: Interval) -> Result<IntervalParts, InventoryError> {
+    check_ttl(name, parts(ttl))
+}
