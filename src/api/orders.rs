@@ -92,7 +92,7 @@ fn reserve_many(args: &Args) -> ApiResult<Option<Vec<Uuid>>> {
 /// With an idempotency key: the same order again returns the same ids; a different order
 /// under the same key is an error, whether its lines differ, it has more or fewer of them, or
 /// the key was used by a single reserve. Locks the order's key, which a single reserve naming
-/// the key or one of its line keys ("<key>#1") locks too (see `holds::lock_idempotency_key`).
+/// the key or one of its line keys ("<key>#1") locks too (see `idempotency::lock_idempotency_key`).
 fn replay(client: &mut SpiClient<'_>, key: &str, line_keys: &[String], lines: &[Line]) -> ApiResult<Option<Vec<Uuid>>> {
     idempotency::lock_idempotency_key(key);
     // The lines' keys, then the key of one line more (a longer order), then the key itself.
