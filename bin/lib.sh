@@ -52,12 +52,11 @@ install_extension() {
   mkdir -p "$ROOT/target"
   (cd "$ROOT" && cargo pgrx install --release --pg-config "$PG_CONFIG" "${sudo_flag[@]}") >"$log" 2>&1 \
     || { cat "$log"; echo "install failed (log: $log)" >&2; exit 1; }
-  # pgrx copies the upgrade scripts (A--B); the install scripts of earlier releases, kept for
-  # the upgrade test, are ours to copy.
+  # pgrx copies the upgrade scripts (A--B); the install scripts of earlier releases, kept in
+  # tests/releases for the upgrade test, are ours to copy.
   local script share
   share="$("$PG_CONFIG" --sharedir)/extension"
-  for script in "$ROOT"/sql/inventory_reservation--*.sql; do
-    case "$(basename "$script")" in *--*--*) continue ;; esac
+  for script in "$ROOT"/tests/releases/inventory_reservation--*.sql; do
     if is_root; then install -m 644 "$script" "$share/"; else sudo install -m 644 "$script" "$share/"; fi
   done
 }
