@@ -1,9 +1,11 @@
 //! inventory_reservation: stock reservations inside PostgreSQL.
 //!
-//! Layout: `api/` holds the SQL functions (thin: parse arguments, call `store`, decide with
-//! the pure `inventory_reservation_core` crate); `store` holds every SQL statement, prepared
-//! once per backend; `fmgr` and `errors` connect Rust to PostgreSQL's function manager and
-//! error reporting; `gucs` defines the settings.
+//! Layout: `api/` holds the SQL functions (thin: read their typed arguments, validate with
+//! the pure `inventory_reservation_core` crate, call `domain/`); `domain/` holds the rules that
+//! need the database; `store` holds every SQL statement, prepared once per backend; `fmgr` and
+//! `errors` connect Rust to PostgreSQL's function manager and error reporting (and `fmgr` is
+//! the API boundary: the owner switch and the caller for the log); `locks` the locks only the
+//! library can take; `gucs` defines the settings; `worker/` the background worker.
 
 use pgrx::prelude::*;
 
