@@ -118,12 +118,12 @@ fn keep_serving(name: &str) -> bool {
     if BackgroundWorker::sighup_received() {
         reload_config();
     }
-    !shutdown_requested() && !LEAVING.load(Ordering::Relaxed) && gucs::WORKER_ENABLED.get() && gucs::worker_serves(name)
+    !shutdown_requested() && !database_wanted() && gucs::WORKER_ENABLED.get() && gucs::worker_serves(name)
 }
 
 /// Whether someone wants this database exclusively; remembered, so every loop level leaves.
 fn database_wanted() -> bool {
-    if BackgroundWorker::transaction(locks::database_wanted_exclusively) {
+    if !LEAVING.load(Ordering::Relaxed) && BackgroundWorker::transaction(locks::database_wanted_exclusively) {
         LEAVING.store(true, Ordering::Relaxed);
     }
     LEAVING.load(Ordering::Relaxed)
@@ -167,10 +167,6 @@ fn sweep(db: pg_sys::Oid, name: &str) -> Option<(i64, Option<i64>)> {
         let batch = gucs::EXPIRE_BATCH_SIZE.get();
         let pass = BackgroundWorker::transaction(move || {
             PgTryBuilder::new(move || {
-                if locks::database_wanted_exclusively() {
-                    LEAVING.store(true, Ordering::Relaxed);
-                    return Some((0, None));
-                }
                 if !locks::lock_extension_if_installed() {
                     return None;
                 }
