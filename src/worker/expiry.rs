@@ -39,13 +39,17 @@ const DROP_PROBE_MS: u64 = 250;
 /// Set once the database is wanted exclusively (DROP DATABASE): the worker leaves.
 static LEAVING: AtomicBool = AtomicBool::new(false);
 
-/// Settings a database owner could set (ALTER DATABASE ... SET) that would change what the
-/// worker's statements do, pinned above every other source for this connection. A search_path
-/// of the owner's would let an operator or function of theirs run as superuser.
-const PINNED_SETTINGS: [(&std::ffi::CStr, &std::ffi::CStr); 3] = [
+/// Settings pinned above every other source for this connection. The first three are ones a
+/// database owner could set (ALTER DATABASE ... SET) that would change what the worker's
+/// statements do: a search_path of the owner's would let an operator or function of theirs run
+/// as superuser. The last makes the worker the one PostgreSQL cancels when it is ever part of a
+/// lock cycle with a session (the waiter whose deadlock_timeout ends first checks, and cancels
+/// itself): the sweep is bookkeeping, retried a few seconds later, and a client's call is not.
+const PINNED_SETTINGS: [(&std::ffi::CStr, &std::ffi::CStr); 4] = [
     (c"search_path", c"pg_catalog, pg_temp"),
     (c"default_transaction_isolation", c"read committed"),
     (c"default_transaction_read_only", c"off"),
+    (c"deadlock_timeout", c"100ms"),
 ];
 
 #[pg_guard]
