@@ -7,6 +7,7 @@ pub mod id;
 pub mod order;
 pub mod policy;
 pub mod schedule;
+pub mod sql;
 pub mod state;
 pub mod ttl;
 pub mod validate;

@@ -153,8 +153,8 @@ pub fn ends_hold(action: Action) -> Option<(&'static [ReservationState], Reserva
 pub enum Shipment {
     /// Every unit ships: the same as a commit of the whole hold, which ends it.
     All,
-    /// Some ship; `left` units stay held, in the same state and with the same deadline.
-    Part { left: i64 },
+    /// Some ship; the rest stays held, in the same state and with the same deadline.
+    Part,
 }
 
 /// Ship `quantity` (already checked positive) of a hold of `held` units. More than it holds
@@ -162,7 +162,7 @@ pub enum Shipment {
 pub fn shipment(held: i64, quantity: i64) -> Result<Shipment, InventoryError> {
     match held - quantity {
         0 => Ok(Shipment::All),
-        left if left > 0 => Ok(Shipment::Part { left }),
+        left if left > 0 => Ok(Shipment::Part),
         _ => Err(InventoryError::invalid_argument(
             "quantity",
             format!("{quantity} is more than the reservation holds"),
@@ -262,7 +262,7 @@ mod tests {
 
     #[test]
     fn a_shipment_takes_part_or_all_and_never_more_than_is_held() {
-        assert_eq!(shipment(3, 1), Ok(Shipment::Part { left: 2 }));
+        assert_eq!(shipment(3, 1), Ok(Shipment::Part));
         assert_eq!(shipment(3, 3), Ok(Shipment::All));
         let e = shipment(3, 4).unwrap_err();
         assert_eq!(e.code, crate::ErrorCode::InvalidArgument);

@@ -4,9 +4,10 @@ use inventory_reservation_core::validate;
 use pgrx::prelude::*;
 
 use crate::api::args::SetChannelArgs;
+use crate::domain::channels;
 use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
-use crate::{store, ttl};
+use crate::ttl;
 
 sql_function!(pg_finfo_inventory_set_channel, inventory_set_channel, set_channel);
 
@@ -22,13 +23,5 @@ fn set_channel(args: &Args) -> ApiResult<()> {
     if let Some(ttl) = default_ttl {
         ttl::check("default_ttl", ttl)?;
     }
-    Spi::connect_mut(|client| {
-        store::exec(
-            client,
-            &store::SET_CHANNEL,
-            &[channel.as_str().into(), reserve.into(), default_ttl.into()],
-            |_| Ok(()),
-        )?;
-        Ok(())
-    })
+    Spi::connect_mut(|client| channels::set_channel(client, &channel, reserve, default_ttl))
 }

@@ -6,9 +6,9 @@ use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 
 use crate::api::args::PaymentHoldUntilArgs;
+use crate::domain::calendar;
 use crate::errors::{ApiError, ApiResult};
 use crate::fmgr::{Args, sql_function};
-use crate::store;
 
 sql_function!(
     pg_finfo_inventory_payment_hold_until,
@@ -28,11 +28,10 @@ fn payment_hold_until(args: &Args) -> ApiResult<TimestampWithTimeZone> {
         return Err(InventoryError::invalid_argument("payment_due", "must be a finite time").into());
     }
     Spi::connect_mut(|client| {
-        let isodow = store::exec_one::<i32>(client, &store::ISO_WEEKDAY, &[due.into()])?.unwrap_or(0);
+        let isodow = calendar::iso_weekday(client, due)?;
         let weekday =
             weekday_from_iso(isodow).ok_or_else(|| ApiError::Internal(format!("no weekday for isodow {isodow}")))?;
         let days = payment_hold_days(weekday, incomplete);
-        store::exec_one::<TimestampWithTimeZone>(client, &store::PLUS_DAYS, &[due.into(), days.into()])?
-            .ok_or_else(|| ApiError::Internal("payment_hold_until computed no time".into()))
+        calendar::plus_days(client, due, days)
     })
 }

@@ -4,7 +4,28 @@ use pgrx::datum::Interval;
 use pgrx::spi::SpiClient;
 
 use crate::errors::ApiResult;
-use crate::{store, ttl};
+use crate::store::{self, statement};
+use crate::ttl;
+
+statement! {
+    /// A channel's rules.
+    struct FindChannel<'a> { channel: &'a str }
+    = "SELECT reserve, default_ttl FROM inventory.channel WHERE name = $channel";
+}
+
+statement! {
+    struct SetChannel<'a> { channel: &'a str, reserve: bool, default_ttl: Option<Interval> }
+    = "INSERT INTO inventory.channel AS c (name, reserve, default_ttl) VALUES ($channel, $reserve, $default_ttl)
+       ON CONFLICT (name) DO UPDATE
+          SET reserve = EXCLUDED.reserve, default_ttl = EXCLUDED.default_ttl, updated_at = statement_timestamp()";
+}
+
+statement! {
+    /// A channel that does not reserve: log what was not held.
+    struct LogSkip<'a> { sku: &'a str, location: &'a str, quantity: i64, reason: &'a str }
+    = "INSERT INTO inventory.log (sku, location, event, quantity, reason)
+       VALUES ($sku, $location, 'skip', $quantity, $reason)";
+}
 
 /// What a hold through `channel` does: None when the channel does not reserve, each of
 /// `requests` (sku, location, quantity) then logged as a skip; otherwise the ttl the channel
@@ -37,7 +58,7 @@ fn channel_rule(client: &mut SpiClient<'_>, channel: Option<&str>) -> ApiResult<
     let Some(channel) = channel else {
         return Ok(ChannelRule::Reserve { default_ttl: None });
     };
-    let found = store::exec(client, &store::FIND_CHANNEL, &[channel.into()], |rows| {
+    let found = store::exec(client, FindChannel { channel }, |rows| {
         if rows.is_empty() {
             return Ok(None);
         }
@@ -60,11 +81,32 @@ fn channel_rule(client: &mut SpiClient<'_>, channel: Option<&str>) -> ApiResult<
 /// Log that a channel which does not reserve asked for `quantity` of (sku, location).
 fn log_skip(client: &mut SpiClient<'_>, sku: &str, location: &str, quantity: i64, channel: &str) -> ApiResult<()> {
     let reason = format!("channel {channel} does not reserve");
-    store::exec(
+    store::run(
         client,
-        &store::LOG_SKIP,
-        &[sku.into(), location.into(), quantity.into(), reason.as_str().into()],
-        |_| Ok(()),
+        LogSkip {
+            sku,
+            location,
+            quantity,
+            reason: &reason,
+        },
+    )?;
+    Ok(())
+}
+
+/// set_channel: create or replace a channel's rules.
+pub(crate) fn set_channel(
+    client: &mut SpiClient<'_>,
+    channel: &str,
+    reserve: bool,
+    default_ttl: Option<Interval>,
+) -> ApiResult<()> {
+    store::run(
+        client,
+        SetChannel {
+            channel,
+            reserve,
+            default_ttl,
+        },
     )?;
     Ok(())
 }

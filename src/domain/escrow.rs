@@ -9,15 +9,140 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use inventory_reservation_core::policy::bucket_grant;
-use pgrx::datum::{DatumWithOid, Uuid};
+use pgrx::datum::Uuid;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
-use crate::domain::holds;
-use crate::domain::items::Item;
+use crate::domain::holds::{self, Hold, HoldOnItem, NewHold};
+use crate::domain::items::{Item, ItemKey, LockItem, lock_or_create, setting_changed};
+use crate::domain::sql::hold_for_item;
 use crate::errors::ApiResult;
-use crate::store;
+use crate::store::{self, statement};
 use crate::subxact::keep_if_some;
+
+/// The first bucket of item ($sku, $location) from bucket `$start` on, wrapping around, that
+/// matches `$cond` and that no other transaction has locked; locks it (NULL when there is none).
+/// Two searches walk the primary key in order, the second only when the first finds nothing:
+/// an ORDER BY the index cannot serve would make the planner scan every bucket row of every
+/// hot item, dead versions included, on each call.
+macro_rules! first_unlocked_bucket {
+    ($start:literal, $cond:literal) => {
+        concat!(
+            "COALESCE(
+                 (SELECT m.bucket FROM inventory.stock_bucket m
+                   WHERE m.sku = $sku AND m.location = $location AND m.bucket >= ",
+            $start,
+            " AND ",
+            $cond,
+            "
+                   ORDER BY m.bucket LIMIT 1
+                     FOR UPDATE SKIP LOCKED),
+                 (SELECT m.bucket FROM inventory.stock_bucket m
+                   WHERE m.sku = $sku AND m.location = $location AND m.bucket < ",
+            $start,
+            " AND ",
+            $cond,
+            "
+                   ORDER BY m.bucket LIMIT 1
+                     FOR UPDATE SKIP LOCKED))"
+        )
+    };
+}
+
+statement! {
+    /// Take units from the first unlocked bucket that has them, starting at `first_bucket`
+    /// (the caller's slot modulo the bucket count). Neither reads nor checks the item row: a
+    /// bucket has free units only while its item has buckets and limited stock, because every
+    /// change of those settings drains the buckets under lock first.
+    struct BucketHold<'a> { hold: NewHold<'a>, first_bucket: i32 }
+    = concat!(
+        "WITH item AS (
+              UPDATE inventory.stock_bucket b SET free = b.free - $quantity
+               WHERE b.sku = $sku AND b.location = $location AND b.free >= $quantity
+                 AND b.bucket = ",
+        first_unlocked_bucket!("$first_bucket", "m.free >= $quantity"),
+        "
+              RETURNING b.sku, b.location), ",
+        hold_for_item!()
+    );
+}
+
+statement! {
+    /// Refilling a bucket, step 1: lock the item and read its free units and bucket count; no
+    /// row (and no lock taken) when it has no buckets or cannot give `quantity` units.
+    struct LockItemFree<'a> { item: ItemKey<'a>, quantity: i64 }
+    = "SELECT GREATEST(on_hand - held, 0) - safety_stock, buckets::int FROM inventory.stock
+        WHERE sku = $sku AND location = $location AND buckets > 0 AND manage_stock AND NOT backorders
+          AND GREATEST(on_hand - held, 0) - safety_stock >= $quantity
+          FOR UPDATE";
+}
+
+statement! {
+    /// Refilling a bucket, step 2 (the item is locked): lock the first of its `buckets` from
+    /// `first_bucket` (the caller's slot modulo `buckets`) that no one else holds. Never
+    /// waits, so a transaction that holds a bucket and waits for the item cannot meet us in a
+    /// cycle.
+    struct LockFreeBucket<'a> { item: ItemKey<'a>, first_bucket: i32, buckets: i32 }
+    = concat!("SELECT ", first_unlocked_bucket!("$first_bucket", "m.bucket < $buckets"), "::int");
+}
+
+statement! {
+    /// Both locked: move `grant` units from the item to `bucket` and hold `quantity` of them.
+    struct GrantHold<'a> { hold: NewHold<'a>, bucket: i32, grant: i64 }
+    = concat!(
+        "WITH granted AS (
+              UPDATE inventory.stock SET held = held + $grant, updated_at = statement_timestamp()
+               WHERE sku = $sku AND location = $location
+              RETURNING sku, location),
+          item AS (
+              UPDATE inventory.stock_bucket b SET free = b.free + $grant - $quantity
+                FROM granted g
+               WHERE b.sku = g.sku AND b.location = g.location AND b.bucket = $bucket
+              RETURNING b.sku, b.location), ",
+        hold_for_item!()
+    );
+}
+
+statement! {
+    /// Bring every bucket's free units back to the item, which the caller has locked: lock
+    /// all its buckets in order (waiting for any reserve in flight, so none is missed).
+    /// Returns the units.
+    struct DrainBuckets<'a> { item: ItemKey<'a> }
+    = "WITH locked AS MATERIALIZED (
+              SELECT bucket, free FROM inventory.stock_bucket
+               WHERE sku = $sku AND location = $location
+               ORDER BY bucket
+                 FOR UPDATE),
+          total AS (SELECT COALESCE(sum(free), 0)::bigint AS units FROM locked),
+          emptied AS (
+              UPDATE inventory.stock_bucket b SET free = 0
+                FROM locked l
+               WHERE b.sku = $sku AND b.location = $location AND b.bucket = l.bucket AND l.free > 0),
+          item AS (
+              UPDATE inventory.stock s SET held = s.held - t.units, updated_at = statement_timestamp()
+                FROM total t
+               WHERE t.units > 0 AND s.sku = $sku AND s.location = $location)
+          SELECT units FROM total";
+}
+
+statement! {
+    /// The item's bucket count: under the item's lock for set_buckets; as a hint for reserve.
+    struct ItemBuckets<'a> { item: ItemKey<'a> }
+    = "SELECT buckets::int FROM inventory.stock WHERE sku = $sku AND location = $location";
+}
+
+statement! {
+    /// Set the item's bucket count and make sure buckets 0 to `buckets` - 1 exist. Rows
+    /// beyond stay, drained and unused (no slot maps to them any more).
+    struct SetBuckets<'a> { item: ItemKey<'a>, buckets: i32 }
+    = "WITH item AS (
+              UPDATE inventory.stock SET buckets = $buckets, updated_at = statement_timestamp()
+               WHERE sku = $sku AND location = $location
+              RETURNING sku, location)
+          INSERT INTO inventory.stock_bucket (sku, location, bucket)
+          SELECT i.sku, i.location, n FROM item i, generate_series(0, $buckets - 1) n
+          ON CONFLICT (sku, location, bucket) DO NOTHING";
+}
 
 /// Items this backend has found to have buckets, with their bucket count, so the next
 /// reserve goes straight to its own bucket. Only a hint: a stale count changes which bucket
@@ -59,16 +184,16 @@ pub(crate) fn take<'a>(
     client: &mut SpiClient<'_>,
     item: &Item,
     quantity: i64,
-    hold_args: &dyn Fn() -> ApiResult<[DatumWithOid<'a>; 9]>,
+    new_hold: &dyn Fn() -> ApiResult<NewHold<'a>>,
 ) -> ApiResult<Option<Uuid>> {
     let hint = known(item);
     let buckets = match hint {
         Some(buckets) => buckets,
         None => {
-            if let Some(id) = holds::insert_hold(client, &store::HOLD, &hold_args()?)? {
+            if let Some(id) = holds::insert_hold(client, Hold { hold: new_hold()? })? {
                 return Ok(Some(id));
             }
-            let buckets = store::exec_one::<i32>(client, &store::ITEM_BUCKETS, &item.key())?.unwrap_or(0);
+            let buckets = store::exec_one::<i32, _>(client, ItemBuckets { item: item.key() })?.unwrap_or(0);
             if buckets == 0 {
                 return Ok(None); // an ordinary item that cannot give the units
             }
@@ -80,12 +205,19 @@ pub(crate) fn take<'a>(
     // no longer had the units stays locked); the refill below waits for the item, and a drain
     // holds the item and waits for buckets. In a subtransaction the miss is undone, locks
     // included, so that cycle cannot form.
-    let bucket_args = with_extra(hold_args()?, [(slot() % buckets).into()]);
-    if let Some(id) = keep_if_some(|| holds::insert_hold(client, &store::BUCKET_HOLD, &bucket_args))? {
+    let first_bucket = slot() % buckets;
+    let from_bucket = || -> ApiResult<Option<Uuid>> {
+        let hold = new_hold()?;
+        holds::insert_hold(client, BucketHold { hold, first_bucket })
+    };
+    if let Some(id) = keep_if_some(from_bucket)? {
         return Ok(Some(id));
     }
-    let key_quantity = [item.sku.as_str().into(), item.location.as_str().into(), quantity.into()];
-    let found = store::exec(client, &store::LOCK_ITEM_FREE, &key_quantity, |rows| {
+    let free_on_item = LockItemFree {
+        item: item.key(),
+        quantity,
+    };
+    let found = store::exec(client, free_on_item, |rows| {
         if rows.is_empty() {
             return Ok(None);
         }
@@ -98,7 +230,7 @@ pub(crate) fn take<'a>(
         if hint.is_none() {
             return Ok(None);
         }
-        let held = holds::insert_hold(client, &store::HOLD, &hold_args()?)?;
+        let held = holds::insert_hold(client, Hold { hold: new_hold()? })?;
         if held.is_some() {
             remember(item, 0);
         }
@@ -110,30 +242,45 @@ pub(crate) fn take<'a>(
     };
     // The first bucket from the caller's slot that nobody holds; if every one is held (by
     // reserves still in their transactions), take from the item row, which is locked now.
-    let from = [
-        item.sku.as_str().into(),
-        item.location.as_str().into(),
-        (slot() % buckets).into(),
-        buckets.into(),
-    ];
-    let Some(bucket) = store::exec_one::<i32>(client, &store::LOCK_FREE_BUCKET, &from)? else {
-        return holds::insert_hold(client, &store::HOLD_ON_ITEM, &hold_args()?);
+    let free_bucket = LockFreeBucket {
+        item: item.key(),
+        first_bucket: slot() % buckets,
+        buckets,
+    };
+    let Some(bucket) = store::exec_one::<i32, _>(client, free_bucket)? else {
+        return holds::insert_hold(client, HoldOnItem { hold: new_hold()? });
     };
     holds::insert_hold(
         client,
-        &store::GRANT_HOLD,
-        &with_extra(hold_args()?, [bucket.into(), grant.into()]),
+        GrantHold {
+            hold: new_hold()?,
+            bucket,
+            grant,
+        },
     )
-}
-
-/// `args` followed by `extra`.
-fn with_extra<'a, const N: usize>(args: [DatumWithOid<'a>; 9], extra: [DatumWithOid<'a>; N]) -> Vec<DatumWithOid<'a>> {
-    args.into_iter().chain(extra).collect()
 }
 
 /// Bring every free bucket unit of `item` back to the item row; returns how many. Locks the
 /// item, then its buckets: callers that change on_hand or settings call this first.
 pub(crate) fn drain(client: &mut SpiClient<'_>, item: &Item) -> ApiResult<i64> {
-    store::exec(client, &store::LOCK_ITEM, &item.key(), |_| Ok(()))?;
-    Ok(store::exec_one::<i64>(client, &store::DRAIN_BUCKETS, &item.key())?.unwrap_or(0))
+    store::run(client, LockItem { item: item.key() })?;
+    Ok(store::exec_one::<i64, _>(client, DrainBuckets { item: item.key() })?.unwrap_or(0))
+}
+
+/// set_buckets: pin `item` to `buckets` escrow buckets (0: one row). Logs the change.
+pub(crate) fn set_buckets(client: &mut SpiClient<'_>, item: &Item, buckets: i32) -> ApiResult<()> {
+    drain(client, item)?;
+    lock_or_create(client, item)?;
+    let before = store::exec_one::<i32, _>(client, ItemBuckets { item: item.key() })?.unwrap_or(0);
+    if before == buckets {
+        return Ok(());
+    }
+    store::run(
+        client,
+        SetBuckets {
+            item: item.key(),
+            buckets,
+        },
+    )?;
+    setting_changed(client, item, &format!("buckets {before} -> {buckets}"))
 }

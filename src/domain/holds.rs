@@ -1,16 +1,18 @@
 //! A new hold: its options (owner, channel, deadline, metadata) and the statements that write
-//! its row and log row.
+//! its row and log row on an item's own row.
 
 use inventory_reservation_core::policy::{Deadline, choose_deadline};
 use inventory_reservation_core::validate;
-use pgrx::datum::{DatumWithOid, Interval, TimestampWithTimeZone, Uuid};
-use pgrx::pg_sys::{self, BuiltinOid};
+use pgrx::datum::{Interval, TimestampWithTimeZone, Uuid};
+use pgrx::pg_sys;
 use pgrx::spi::SpiClient;
 
 use crate::domain::items::Item;
+use crate::domain::sql::{hold_for_item, hold_on_item};
 use crate::errors::ApiResult;
+use crate::store::{self, Bound, Jsonb, statement};
 use crate::worker::registry;
-use crate::{gucs, store, ttl};
+use crate::{gucs, ttl};
 
 /// The options of a hold, validated.
 pub(crate) struct HoldOptions {
@@ -79,36 +81,80 @@ impl HoldOptions {
     }
 }
 
-/// Arguments of the HOLD and INSERT_HOLD statements for one line.
-pub(crate) fn hold_args<'a>(
+store::parameters! {
+    /// A new hold of one line, as the statements that write it take it.
+    pub(crate) struct NewHold<'a> {
+        sku: &'a str,
+        location: &'a str,
+        quantity: i64,
+        owner: Option<&'a str>,
+        channel: Option<&'a str>,
+        idempotency_key: Option<&'a str>,
+        ttl: Option<Interval>,
+        metadata: Jsonb,
+        expires_at: Option<TimestampWithTimeZone>,
+    }
+}
+
+statement! {
+    /// reserve on an item without escrow buckets (and on any item whose stock is not
+    /// limited). No row for an item with buckets: reserve takes those from a bucket.
+    pub(crate) struct Hold<'a> { hold: NewHold<'a> }
+    = hold_on_item!("AND (buckets = 0 OR NOT manage_stock OR backorders)");
+}
+
+statement! {
+    /// reserve's last try, after the item's buckets were drained: on the item row, buckets
+    /// or not.
+    pub(crate) struct HoldOnItem<'a> { hold: NewHold<'a> }
+    = hold_on_item!("");
+}
+
+statement! {
+    /// reserve_many, step 1 per item (in lock order): add `quantity` to the item's held
+    /// counter if it can take it.
+    pub(crate) struct HoldCounter<'a> { sku: &'a str, location: &'a str, quantity: i64 }
+    = "UPDATE inventory.stock
+          SET held = held + $quantity, updated_at = statement_timestamp()
+        WHERE sku = $sku AND location = $location
+          AND (NOT manage_stock OR backorders OR GREATEST(on_hand - held, 0) - safety_stock >= $quantity)
+       RETURNING 1";
+}
+
+statement! {
+    /// reserve_many, step 2 per line: the reservation row and its log row (the counter is
+    /// done).
+    pub(crate) struct InsertHold<'a> { hold: NewHold<'a> }
+    = concat!("WITH item AS (SELECT $sku::text AS sku, $location::text AS location), ", hold_for_item!());
+}
+
+/// A new hold of `quantity` units of `item` with `options`, under `idempotency_key` (the
+/// call's own, or a line's).
+pub(crate) fn new_hold<'a>(
     item: &'a Item,
     quantity: i64,
     options: &'a HoldOptions,
     idempotency_key: Option<&'a str>,
     channel_ttl: Option<Interval>,
-) -> ApiResult<[DatumWithOid<'a>; 9]> {
+) -> ApiResult<NewHold<'a>> {
     let (ttl, expires_at) = options.deadline_args(channel_ttl)?;
-    Ok([
-        item.sku.as_str().into(),
-        item.location.as_str().into(),
-        quantity.into(),
-        options.owner.as_deref().into(),
-        options.channel.as_deref().into(),
-        idempotency_key.into(),
-        ttl.into(),
-        store::passthrough(options.metadata, BuiltinOid::JSONBOID),
-        expires_at.into(),
-    ])
+    Ok(NewHold {
+        sku: &item.sku,
+        location: &item.location,
+        quantity,
+        owner: options.owner.as_deref(),
+        channel: options.channel.as_deref(),
+        idempotency_key,
+        ttl,
+        metadata: Jsonb(options.metadata),
+        expires_at,
+    })
 }
 
 /// Run a statement that returns `(id, expires_at)` of a new hold, and tell the expiry worker
 /// about the deadline.
-pub(crate) fn insert_hold(
-    client: &mut SpiClient<'_>,
-    stmt: &'static store::Statement,
-    args: &[DatumWithOid<'_>],
-) -> ApiResult<Option<Uuid>> {
-    let held = store::exec(client, stmt, args, |rows| {
+pub(crate) fn insert_hold<S: Bound>(client: &mut SpiClient<'_>, statement: S) -> ApiResult<Option<Uuid>> {
+    let held = store::exec(client, statement, |rows| {
         if rows.is_empty() {
             return Ok(None);
         }

@@ -1,12 +1,11 @@
 //! An item, (sku, location): its key, its row, what it can sell, and the log of its settings.
 
 use inventory_reservation_core::validate;
-use pgrx::datum::DatumWithOid;
 use pgrx::spi::SpiClient;
 
 use crate::domain::events::salable_changed;
 use crate::errors::ApiResult;
-use crate::store;
+use crate::store::{self, statement};
 
 /// An item's key, validated.
 pub(crate) struct Item {
@@ -22,36 +21,108 @@ impl Item {
         Ok(Item { sku, location })
     }
 
-    /// The (sku, location) parameters of the statements that address one item.
-    pub(crate) fn key(&self) -> [DatumWithOid<'_>; 2] {
-        [self.sku.as_str().into(), self.location.as_str().into()]
+    /// The item's key as the parameters of a statement that addresses one item.
+    pub(crate) fn key(&self) -> ItemKey<'_> {
+        ItemKey {
+            sku: &self.sku,
+            location: &self.location,
+        }
     }
+}
+
+store::parameters! {
+    /// The parameters $sku and $location.
+    pub(crate) struct ItemKey<'a> { sku: &'a str, location: &'a str }
+}
+
+// Reading stock. The view inventory.stock_levels is the one definition of "salable".
+
+statement! {
+    pub(crate) struct SalableOfItem<'a> { item: ItemKey<'a> }
+    = "SELECT salable FROM inventory.stock_levels WHERE sku = $sku AND location = $location";
+}
+
+statement! {
+    struct SalableOfSku<'a> { sku: &'a str }
+    = "SELECT LEAST(COALESCE(sum(salable), 0), 9223372036854775807)::bigint
+         FROM inventory.stock_levels WHERE sku = $sku";
+}
+
+statement! {
+    /// An unmanaged or backorderable item can always take the quantity. A NULL location means
+    /// every location of the sku.
+    struct IsSalable<'a> { sku: &'a str, location: Option<&'a str>, quantity: i64 }
+    = "SELECT COALESCE(bool_or(NOT manage_stock OR backorders), false) OR COALESCE(sum(salable), 0) >= $quantity
+         FROM inventory.stock_levels WHERE sku = $sku AND ($location::text IS NULL OR location = $location)";
+}
+
+// Writing stock.
+
+statement! {
+    /// Lock the item's row and read on_hand; no row when the item is new.
+    pub(crate) struct LockItem<'a> { item: ItemKey<'a> }
+    = "SELECT on_hand FROM inventory.stock WHERE sku = $sku AND location = $location FOR UPDATE";
+}
+
+statement! {
+    struct CreateItem<'a> { item: ItemKey<'a> }
+    = "INSERT INTO inventory.stock (sku, location) VALUES ($sku, $location) ON CONFLICT (sku, location) DO NOTHING";
+}
+
+statement! {
+    pub(crate) struct LogItemEvent<'a> { item: ItemKey<'a>, event: &'a str, quantity: i64, reason: Option<&'a str> }
+    = "INSERT INTO inventory.log (sku, location, event, quantity, reason)
+       VALUES ($sku, $location, $event, $quantity, $reason)";
 }
 
 /// Lock the item's row, creating the item (on_hand 0) if it is new; returns on_hand.
 pub(crate) fn lock_or_create(client: &mut SpiClient<'_>, item: &Item) -> ApiResult<i64> {
-    if let Some(on_hand) = store::exec_one::<i64>(client, &store::LOCK_ITEM, &item.key())? {
+    if let Some(on_hand) = store::exec_one::<i64, _>(client, LockItem { item: item.key() })? {
         return Ok(on_hand);
     }
-    store::exec(client, &store::CREATE_ITEM, &item.key(), |_| Ok(()))?;
-    Ok(store::exec_one::<i64>(client, &store::LOCK_ITEM, &item.key())?.unwrap_or(0))
+    store::run(client, CreateItem { item: item.key() })?;
+    Ok(store::exec_one::<i64, _>(client, LockItem { item: item.key() })?.unwrap_or(0))
 }
 
 /// Log a change of an item's settings (event configure_item, `change` as the reason) and tell
 /// listeners, since settings move the salable quantity.
 pub(crate) fn setting_changed(client: &mut SpiClient<'_>, item: &Item, change: &str) -> ApiResult<()> {
-    let log = [
-        item.sku.as_str().into(),
-        item.location.as_str().into(),
-        "configure_item".into(),
-        0i64.into(),
-        change.into(),
-    ];
-    store::exec(client, &store::LOG_ITEM_EVENT, &log, |_| Ok(()))?;
+    store::run(
+        client,
+        LogItemEvent {
+            item: item.key(),
+            event: "configure_item",
+            quantity: 0,
+            reason: Some(change),
+        },
+    )?;
     salable_changed(client, &item.sku, &item.location)
 }
 
 /// The salable quantity of one item, None when it has no stock record.
 pub(crate) fn item_salable(client: &mut SpiClient<'_>, item: &Item) -> ApiResult<Option<i64>> {
-    Ok(store::exec_one::<i64>(client, &store::SALABLE_OF_ITEM, &item.key())?)
+    Ok(store::exec_one::<i64, _>(client, SalableOfItem { item: item.key() })?)
+}
+
+/// The salable quantity of a sku over all its locations.
+pub(crate) fn sku_salable(client: &mut SpiClient<'_>, sku: &str) -> ApiResult<i64> {
+    Ok(store::exec_one::<i64, _>(client, SalableOfSku { sku })?.unwrap_or(0))
+}
+
+/// Whether `quantity` units of `sku` (at `location`, or over all its locations) could be sold.
+pub(crate) fn is_salable(
+    client: &mut SpiClient<'_>,
+    sku: &str,
+    location: Option<&str>,
+    quantity: i64,
+) -> ApiResult<bool> {
+    Ok(store::exec_one::<bool, _>(
+        client,
+        IsSalable {
+            sku,
+            location,
+            quantity,
+        },
+    )?
+    .unwrap_or(false))
 }

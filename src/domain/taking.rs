@@ -5,9 +5,9 @@ use inventory_reservation_core::InventoryError;
 use pgrx::spi::SpiClient;
 
 use crate::domain::escrow;
+use crate::domain::expiry;
 use crate::domain::items::{Item, item_salable};
 use crate::errors::ApiResult;
-use crate::store;
 
 /// Which try of `take_or_fail` a take is.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub(crate) fn take_or_fail<T>(
     }
     let mut salable = item_salable(client, item)?;
     if salable.is_some_and(|units| units >= quantity) {
-        store::exec_one::<i64>(client, &store::EXPIRE_LAPSED_OF_ITEM, &item.key())?;
+        expiry::expire_lapsed_of_item(client, item)?;
         escrow::drain(client, item)?;
         if let Some(taken) = take(client, Attempt::Again)? {
             return Ok(taken);

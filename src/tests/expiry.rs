@@ -72,17 +72,21 @@ mod tests {
         // PREPAREs below splice the library's own constant statements, no user values.
         Spi::run(&format!(
             "PREPARE lapsed_of(text, text) AS {}",
-            crate::store::EXPIRE_LAPSED_OF_ITEM.sql
+            statement_sql::<crate::domain::expiry::ExpireLapsedOfItem>()
         ))
         .unwrap();
         let lapsed_of = explain_analyze("EXECUTE lapsed_of('S1500', 'default')");
         assert!(uses_only_the_item_index(&lapsed_of), "{lapsed_of}");
 
         // The sweeper's statements, which say "quantity > 0", do take the deadline index.
-        Spi::run(&format!("PREPARE sweep(int) AS {}", crate::store::EXPIRE_BATCH.sql)).unwrap();
+        Spi::run(&format!(
+            "PREPARE sweep(int) AS {}",
+            statement_sql::<crate::domain::expiry::ExpireBatch>()
+        ))
+        .unwrap();
         let sweep = explain_analyze("EXECUTE sweep(1000)");
         assert!(sweep.contains("reservation_deadline_idx"), "{sweep}");
-        let next = explain_analyze(crate::store::NEXT_DEADLINE.sql);
+        let next = explain_analyze(&crate::domain::expiry::next_deadline_sql());
         assert!(next.contains("reservation_deadline_idx"), "{next}");
     }
 

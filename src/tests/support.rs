@@ -86,3 +86,9 @@ pub(super) fn buffers_of(plan: &str) -> i64 {
 pub(super) fn uses_only_the_item_index(plan: &str) -> bool {
     plan.contains("reservation_item_deadline_idx") && !plan.contains("reservation_deadline_idx")
 }
+
+/// A library statement's SQL as PostgreSQL takes it, for a PREPARE that inspects its plan.
+/// Only the library's own constant statements are spliced this way, never a user value.
+pub(super) fn statement_sql<S: crate::store::Bound>() -> String {
+    S::statement().positional().0
+}

@@ -16,9 +16,9 @@ use inventory_reservation_core::schedule;
 use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
 
+use crate::domain::expiry;
 use crate::gucs;
 use crate::locks;
-use crate::store;
 use crate::worker::registry;
 use crate::worker::reload_config;
 use crate::worker::shutdown_requested;
@@ -178,7 +178,7 @@ fn sweep(db: pg_sys::Oid, name: &str) -> Option<(i64, Option<i64>)> {
                     .ok()
                     .flatten()
                     .unwrap_or(0);
-                let next = Spi::get_one::<TimestampWithTimeZone>(store::NEXT_DEADLINE.sql)
+                let next = Spi::get_one::<TimestampWithTimeZone>(&expiry::next_deadline_sql())
                     .ok()
                     .flatten()
                     .map(i64::from);

@@ -1,0 +1,119 @@
+//! Making holds: reserve (one line) and reserve_many (a whole order, every line or none).
+//! Both ask the channel first, then replay an idempotency key, then take.
+
+use inventory_reservation_core::order::{Line, totals_in_lock_order};
+use pgrx::datum::{Interval, Uuid};
+use pgrx::spi::SpiClient;
+
+use crate::domain::channels;
+use crate::domain::escrow;
+use crate::domain::events::salable_changed;
+use crate::domain::holds::{self, HoldCounter, HoldOnItem, HoldOptions, InsertHold};
+use crate::domain::idempotency::{self, Shape};
+use crate::domain::items::Item;
+use crate::domain::taking::{self, Attempt};
+use crate::errors::{ApiError, ApiResult};
+use crate::store;
+
+/// What a request does before it takes anything.
+enum Before {
+    /// The channel does not reserve: the request was logged as a skip.
+    Skip,
+    /// The same request was made before under its idempotency key: its holds.
+    Replayed(Vec<Uuid>),
+    /// Take, with the ttl the channel gives when the call gives none.
+    Take { channel_ttl: Option<Interval> },
+}
+
+/// The one place reserve and reserve_many ask the channel and replay their key.
+fn before_taking(client: &mut SpiClient<'_>, options: &HoldOptions, shape: Shape, lines: &[Line]) -> ApiResult<Before> {
+    let requests: Vec<(&str, &str, i64)> = lines
+        .iter()
+        .map(|l| (l.sku.as_str(), l.location.as_str(), l.quantity))
+        .collect();
+    let Some(channel_ttl) = channels::reserve_or_skip(client, options.channel.as_deref(), &requests)? else {
+        return Ok(Before::Skip);
+    };
+    if let Some(key) = options.idempotency_key.as_deref()
+        && let Some(ids) = idempotency::replay(client, key, shape, lines)?
+    {
+        return Ok(Before::Replayed(ids));
+    }
+    Ok(Before::Take { channel_ttl })
+}
+
+/// reserve: hold `quantity` units of `item`. None when the channel does not reserve.
+pub(crate) fn reserve(
+    client: &mut SpiClient<'_>,
+    item: &Item,
+    quantity: i64,
+    options: &HoldOptions,
+) -> ApiResult<Option<Uuid>> {
+    let line = Line {
+        sku: item.sku.clone(),
+        location: item.location.clone(),
+        quantity,
+    };
+    let channel_ttl = match before_taking(client, options, Shape::Single, std::slice::from_ref(&line))? {
+        Before::Skip => return Ok(None),
+        Before::Replayed(ids) => return Ok(ids.into_iter().next()),
+        Before::Take { channel_ttl } => channel_ttl,
+    };
+    let new_hold = || holds::new_hold(item, quantity, options, options.idempotency_key.as_deref(), channel_ttl);
+    let id = taking::take_or_fail(client, item, quantity, |c, attempt| match attempt {
+        Attempt::First => escrow::take(c, item, quantity, &new_hold),
+        Attempt::Again => holds::insert_hold(c, HoldOnItem { hold: new_hold()? }),
+    })?;
+    salable_changed(client, &item.sku, &item.location)?;
+    Ok(Some(id))
+}
+
+/// reserve_many: one hold per line, ids in input order. Items are taken in (sku, location)
+/// order, so concurrent orders never deadlock; the first item short of stock fails the whole
+/// call. None when the channel does not reserve.
+pub(crate) fn reserve_order(
+    client: &mut SpiClient<'_>,
+    lines: &[Line],
+    options: &HoldOptions,
+) -> ApiResult<Option<Vec<Uuid>>> {
+    let totals = totals_in_lock_order(lines)?;
+    let channel_ttl = match before_taking(client, options, Shape::Order, lines)? {
+        Before::Skip => return Ok(None),
+        Before::Replayed(ids) => return Ok(Some(ids)),
+        Before::Take { channel_ttl } => channel_ttl,
+    };
+    for (sku, location, total) in &totals {
+        let item = Item {
+            sku: sku.clone(),
+            location: location.clone(),
+        };
+        taking::take_or_fail(client, &item, *total, |c, _| {
+            let counter = HoldCounter {
+                sku,
+                location,
+                quantity: *total,
+            };
+            Ok(store::exec_one::<i32, _>(c, counter)?)
+        })?;
+    }
+    let mut ids = Vec::with_capacity(lines.len());
+    for (n, line) in lines.iter().enumerate() {
+        let item = Item {
+            sku: line.sku.clone(),
+            location: line.location.clone(),
+        };
+        // Each line gets its own key, "<key>#<line number>", so a replay finds every line.
+        let key = options
+            .idempotency_key
+            .as_deref()
+            .map(|k| idempotency::line_key(k, n + 1));
+        let hold = holds::new_hold(&item, line.quantity, options, key.as_deref(), channel_ttl)?;
+        let id = holds::insert_hold(client, InsertHold { hold })?
+            .ok_or_else(|| ApiError::Internal("reserve_many inserted no row".into()))?;
+        ids.push(id);
+    }
+    for (sku, location, _) in &totals {
+        salable_changed(client, sku, location)?;
+    }
+    Ok(Some(ids))
+}
