@@ -2,10 +2,11 @@
 //!
 //! Layout: `api/` holds the SQL functions (thin: read their typed arguments, validate with
 //! the pure `inventory_reservation_core` crate, call `domain/`); `domain/` holds the rules that
-//! need the database; `store` holds every SQL statement, prepared once per backend; `fmgr` and
-//! `errors` connect Rust to PostgreSQL's function manager and error reporting (and `fmgr` is
-//! the API boundary: the owner switch and the caller for the log); `locks` the locks only the
-//! library can take; `gucs` defines the settings; `worker/` the background worker.
+//! need the database, each module with its statements; `store` keeps their plans, prepared
+//! once per backend; `fmgr` and `errors` connect Rust to PostgreSQL's function manager and
+//! error reporting (and `fmgr` is the API boundary: the owner switch and the caller for the
+//! log); `locks` the locks only the library can take; `gucs` defines the settings; `worker/`
+//! the background worker.
 
 use pgrx::prelude::*;
 
