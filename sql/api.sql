@@ -1,6 +1,7 @@
 -- The SQL surface of inventory_reservation: views, functions, comments, privileges.
--- Functions are C functions in the extension library (src/api/*.rs). None is STRICT:
--- a NULL argument raises 22004 instead of silently returning NULL.
+-- Functions are C functions in the extension library (src/api/*.rs), verify() SQL and
+-- reconcile_items() PL/pgSQL. None is STRICT: a NULL argument raises 22004 instead of
+-- silently returning NULL (a parameter whose default is NULL takes NULL as "not given").
 --
 -- Privileges: application roles need EXECUTE and no rights on the tables at all. Each C
 -- function switches to its owner itself, as SECURITY DEFINER would, and pins search_path
@@ -49,11 +50,11 @@ COMMENT ON VIEW inventory.stock_levels IS
 CREATE VIEW inventory.reservations AS
 SELECT id, sku, location, quantity,
        CASE WHEN state = 'reserved' AND expires_at <= statement_timestamp() THEN 'expired' ELSE state END AS state,
-       owner, channel, idempotency_key, expires_at, created_at, updated_at, metadata
+       owner, channel, idempotency_key, expires_at, created_at, updated_at, metadata, line_ref, version
   FROM inventory.reservation;
 
 COMMENT ON VIEW inventory.reservations IS
-  'Every reservation with its state as of now: reserved, confirmed, acknowledged, committed, released or expired (a hold past expires_at shows as expired even before the sweep records it).';
+  'Every reservation with its state as of now: reserved, confirmed, acknowledged, committed, released or expired (a hold past expires_at shows as expired even before the sweep records it). version counts its changes: pass it as expected_version to a transition to refuse a stale decision. line_ref is the caller''s own reference of the order line.';
 
 CREATE VIEW inventory.channels AS
 SELECT name AS channel, reserve, default_ttl, updated_at FROM inventory.channel;
@@ -66,7 +67,7 @@ SELECT id, reservation_id, sku, location, event, quantity, actor, logged_at, rea
   FROM inventory.log;
 
 COMMENT ON VIEW inventory.reservation_log IS
-  'The append-only log, one row per action. Reservation events: reserve, release, commit, expire, confirm, acknowledge, extend, settle (quantity = units of the hold; for commit the units shipped, part of the hold when reason says partial), update_quantity (quantity = the change), skip (a channel that does not reserve; quantity = units not held). Stock events: set_on_hand, adjust_on_hand (quantity = change of on_hand), configure_item, reconcile (quantity = correction of held). actor is current_user.';
+  'The append-only log, one row per action, with the caller''s reason where it gave one. Reservation events: reserve, release, commit, expire, confirm, acknowledge, extend, settle (quantity = units of the hold; for commit the units shipped, part of the hold when reason says partial), update_quantity (quantity = the change), skip (a channel that does not reserve; quantity = units not held). Stock events: set_on_hand, adjust_on_hand (quantity = change of on_hand), configure_item, reconcile (quantity = correction of held). Channel events: set_channel, with sku and location empty (they concern no item). actor is the role that called (inventory.caller()).';
 
 ---------------------------------------------------------------------------------------
 -- Who acts: the role that called into the API, for the log.
@@ -116,11 +117,12 @@ CREATE FUNCTION inventory.reserve(
     idempotency_key text DEFAULT NULL,
     channel text DEFAULT NULL,
     metadata jsonb DEFAULT NULL,
-    expires_at timestamptz DEFAULT NULL)
+    expires_at timestamptz DEFAULT NULL,
+    line_ref text DEFAULT NULL)
 RETURNS uuid LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'inventory_reserve';
-COMMENT ON FUNCTION inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz) IS
-  'Hold quantity units of (sku, location) until commit, release or expiry, atomically: never oversells. Returns the reservation id, or raises IR001 (insufficient stock) / IR002 (unknown item) / 55P03 (the units are in lapsed holds another transaction has locked; retry). Deadline: ttl from now, or expires_at (not both), else the channel''s default_ttl, else inventory.default_ttl. A channel with reserve = false holds nothing and returns NULL. The same idempotency_key returns the same reservation and holds nothing more.';
+COMMENT ON FUNCTION inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz, text) IS
+  'Hold quantity units of (sku, location) until commit, release or expiry, atomically: never oversells. Returns the reservation id, or raises IR001 (insufficient stock) / IR002 (unknown item) / 55P03 (the units are in lapsed holds another transaction has locked; retry). location is ''default'' unless named (location => ''berlin''): the third argument is ttl. Deadline: ttl from now, or expires_at (not both), else the channel''s default_ttl, else inventory.default_ttl. A channel with reserve = false holds nothing, logs a skip and returns NULL. The same idempotency_key returns the same reservation and holds nothing more. line_ref: the caller''s own reference of the line, stored with the hold.';
 
 CREATE FUNCTION inventory.reserve_many(
     items jsonb,
@@ -132,76 +134,83 @@ CREATE FUNCTION inventory.reserve_many(
 RETURNS uuid[] LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'inventory_reserve_many';
 COMMENT ON FUNCTION inventory.reserve_many(jsonb, interval, text, text, text, timestamptz) IS
-  'Hold a whole order, all lines or none: items is [{"sku": "A", "quantity": 2, "location": "berlin"}, ...] (location optional). Returns one id per line in input order. Items are locked in (sku, location) order, so concurrent orders never deadlock. A malformed element raises 22023 naming it.';
+  'Hold a whole order, all lines or none: items is [{"sku": "A", "quantity": 2, "location": "berlin", "line_ref": "li-1"}, ...] (location and line_ref optional). Returns one id per line in input order. Items are locked in (sku, location) order, so concurrent orders never deadlock. A malformed element raises 22023 naming it. A channel with reserve = false holds nothing, logs a skip per line and returns NULL.';
 
-CREATE FUNCTION inventory.release(reservation uuid, reason text DEFAULT NULL)
+-- Every transition takes a reason for the log and an expected_version: given, the call
+-- changes nothing and raises IR006 unless the reservation is still at that version.
+
+CREATE FUNCTION inventory.release(reservation uuid, reason text DEFAULT NULL, expected_version bigint DEFAULT NULL)
 RETURNS boolean LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'inventory_release';
-COMMENT ON FUNCTION inventory.release(uuid, text) IS
-  'Cancel a reservation and give its units back. True if released now; false if it was already released or expired (a duplicate cancel is harmless). IR004 after commit.';
+COMMENT ON FUNCTION inventory.release(uuid, text, bigint) IS
+  'Cancel a reservation and give its units back. True if released now; false if it was already released or expired (a duplicate cancel is harmless). IR004 after commit; IR006 when expected_version is given and stale.';
 
-CREATE FUNCTION inventory.commit(reservation uuid)
+CREATE FUNCTION inventory.commit(reservation uuid, reason text DEFAULT NULL, expected_version bigint DEFAULT NULL)
 RETURNS boolean LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'inventory_commit';
-COMMENT ON FUNCTION inventory.commit(uuid) IS
-  'The order shipped or went to fulfilment: on_hand drops by the quantity and the hold ends. True once, false on a repeat; IR004 for a released or expired reservation.';
+COMMENT ON FUNCTION inventory.commit(uuid, text, bigint) IS
+  'The order shipped or went to fulfilment: on_hand drops by the quantity and the hold ends. True once, false on a repeat; IR004 for a released or expired reservation; IR006 when expected_version is given and stale.';
 
-CREATE FUNCTION inventory.commit(reservation uuid, quantity bigint)
+CREATE FUNCTION inventory.commit(reservation uuid, quantity bigint, reason text DEFAULT NULL, expected_version bigint DEFAULT NULL)
 RETURNS boolean LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'inventory_commit_part';
-COMMENT ON FUNCTION inventory.commit(uuid, bigint) IS
-  'Part of the order shipped: quantity units leave on_hand and the hold; the rest stays held, in the same state and with the same deadline. All of it is the same as commit(reservation). Logged as commit with the units shipped. True when units shipped, false if the hold was already committed; 22023 for more units than it holds, IR004 for a released, expired or lapsed reservation. Not idempotent: a retried call ships again.';
+COMMENT ON FUNCTION inventory.commit(uuid, bigint, text, bigint) IS
+  'Part of the order shipped: quantity units leave on_hand and the hold; the rest stays held, in the same state and with the same deadline. All of it is the same as commit(reservation). Logged as commit with the units shipped. True when units shipped, false if the hold was already committed; 22023 for more units than it holds, IR004 for a released, expired or lapsed reservation, IR006 when expected_version is given and stale. Not idempotent without expected_version: a retried call ships again.';
 
-CREATE FUNCTION inventory.confirm(reservation uuid)
+CREATE FUNCTION inventory.confirm(reservation uuid, reason text DEFAULT NULL, expected_version bigint DEFAULT NULL)
 RETURNS boolean LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'inventory_confirm';
-COMMENT ON FUNCTION inventory.confirm(uuid) IS
-  'Payment approved (VTEX "Confirmed reservation"): the hold no longer expires. True once, false on a repeat or after acknowledge; IR004 for an ended or lapsed reservation.';
+COMMENT ON FUNCTION inventory.confirm(uuid, text, bigint) IS
+  'Payment approved (VTEX "Confirmed reservation"): the hold no longer expires. True once, false on a repeat or after acknowledge; IR004 for an ended or lapsed reservation; IR006 when expected_version is given and stale.';
 
-CREATE FUNCTION inventory.acknowledge(reservation uuid)
+CREATE FUNCTION inventory.acknowledge(reservation uuid, reason text DEFAULT NULL, expected_version bigint DEFAULT NULL)
 RETURNS boolean LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'inventory_acknowledge';
-COMMENT ON FUNCTION inventory.acknowledge(uuid) IS
-  'Handling started (VTEX "Acknowledged reservation"): the hold stays until commit, or until the next set_on_hand of its item settles it (the ERP count already excludes its units). True once, false on a repeat.';
+COMMENT ON FUNCTION inventory.acknowledge(uuid, text, bigint) IS
+  'Handling started (VTEX "Acknowledged reservation"): the hold stays until commit, or until the next set_on_hand of its item settles it (the ERP count already excludes its units). True once, false on a repeat; IR006 when expected_version is given and stale.';
 
-CREATE FUNCTION inventory.extend(reservation uuid, ttl interval)
+CREATE FUNCTION inventory.extend(reservation uuid, ttl interval DEFAULT NULL, expires_at timestamptz DEFAULT NULL,
+                                 reason text DEFAULT NULL, expected_version bigint DEFAULT NULL)
 RETURNS timestamptz LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'inventory_extend';
-COMMENT ON FUNCTION inventory.extend(uuid, interval) IS
-  'A new deadline ttl from now for a reserved hold (for example when payment starts); returns it. IR004 for holds without a deadline (confirmed, acknowledged) or ended ones.';
+COMMENT ON FUNCTION inventory.extend(uuid, interval, timestamptz, text, bigint) IS
+  'A new deadline for a reserved hold (for example when payment starts): ttl from now, or expires_at (one of the two); returns it. IR004 for holds without a deadline (confirmed, acknowledged) or ended ones; IR006 when expected_version is given and stale.';
 
-CREATE FUNCTION inventory.update_quantity(reservation uuid, quantity bigint)
+CREATE FUNCTION inventory.update_quantity(reservation uuid, quantity bigint, reason text DEFAULT NULL,
+                                          expected_version bigint DEFAULT NULL)
 RETURNS boolean LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'inventory_update_quantity';
-COMMENT ON FUNCTION inventory.update_quantity(uuid, bigint) IS
-  'Hold a new quantity (commercetools "Updated"): more is checked against salable stock (IR001), fewer gives units back; on_hand is unchanged. True if it changed, false if it already was that quantity.';
+COMMENT ON FUNCTION inventory.update_quantity(uuid, bigint, text, bigint) IS
+  'Hold a new quantity (commercetools "Updated"): more is checked against salable stock (IR001), fewer gives units back; on_hand is unchanged. True if it changed, false if it already was that quantity; IR006 when expected_version is given and stale.';
 
-CREATE FUNCTION inventory.expire_stale(batch_size integer DEFAULT 10000)
+CREATE FUNCTION inventory.expire_stale(batch_size integer DEFAULT NULL)
 RETURNS bigint LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'inventory_expire_stale';
 COMMENT ON FUNCTION inventory.expire_stale(integer) IS
-  'Record up to batch_size lapsed holds as expired, earliest deadline first, returning their units to the counters in one short transaction. Returns how many. The background worker calls this; reads are exact without it.';
+  'Record up to batch_size (default: the setting inventory.expire_batch_size) lapsed holds as expired, earliest deadline first, returning their units to the counters in one short transaction. Returns how many. The background worker calls this; reads are exact without it.';
 
 ---------------------------------------------------------------------------------------
 -- Channels, item settings, policies.
 
-CREATE FUNCTION inventory.set_channel(channel text, reserve boolean DEFAULT true, default_ttl interval DEFAULT NULL)
+CREATE FUNCTION inventory.set_channel(channel text, reserve boolean DEFAULT NULL, default_ttl interval DEFAULT NULL,
+                                      reason text DEFAULT NULL)
 RETURNS void LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'inventory_set_channel';
-COMMENT ON FUNCTION inventory.set_channel(text, boolean, interval) IS
-  'Create or replace a channel''s rules: reserve = false makes reserve() hold nothing for it and log a skip (Amazon FBA, "Do Not Reserve Quantity"); default_ttl is used when a reservation gives no ttl (M2E Pro: 1 to 14 days); NULL means inventory.default_ttl.';
+COMMENT ON FUNCTION inventory.set_channel(text, boolean, interval, text) IS
+  'Create a channel or change its rules; NULL leaves a rule as it is (a new channel reserves, with inventory.default_ttl). reserve = false makes reserve() hold nothing for it and log a skip (Amazon FBA, "Do Not Reserve Quantity"); default_ttl is used when a reservation gives no ttl (M2E Pro: 1 to 14 days), and interval ''0'' removes it again. Logged as set_channel when something changed.';
 
 CREATE FUNCTION inventory.configure_item(sku text, location text DEFAULT 'default', manage_stock boolean DEFAULT NULL,
-                                         backorders boolean DEFAULT NULL, safety_stock bigint DEFAULT NULL)
+                                         backorders boolean DEFAULT NULL, safety_stock bigint DEFAULT NULL,
+                                         reason text DEFAULT NULL)
 RETURNS void LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'inventory_configure_item';
-COMMENT ON FUNCTION inventory.configure_item(text, text, boolean, boolean, bigint) IS
-  'Item settings; NULL leaves a setting as it is; creates the item if new. manage_stock = false: reservations are recorded but never limited. backorders = true: reservations may exceed on_hand (shortfall in stock_levels). safety_stock: units kept out of salable.';
+COMMENT ON FUNCTION inventory.configure_item(text, text, boolean, boolean, bigint, text) IS
+  'Item settings; NULL leaves a setting as it is; creates the item if new. manage_stock = false: reservations are recorded but never limited. backorders = true: reservations may exceed on_hand (shortfall in stock_levels). safety_stock: units kept out of salable. Logged as configure_item with what changed (and the reason, if given).';
 
-CREATE FUNCTION inventory.set_buckets(sku text, buckets integer, location text DEFAULT 'default')
+CREATE FUNCTION inventory.set_buckets(sku text, buckets integer, location text DEFAULT 'default', reason text DEFAULT NULL)
 RETURNS void LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'inventory_set_buckets';
-COMMENT ON FUNCTION inventory.set_buckets(text, integer, text) IS
+COMMENT ON FUNCTION inventory.set_buckets(text, integer, text, text) IS
   'Hot items (flash sales): spread reserve over 1 to 64 escrow buckets, so concurrent buyers of the item lock different rows; 0 turns it off. Units move from the item to a bucket in chunks and back when the item needs them, so no unit is sold twice and none is refused while salable. Creates the item if new; logged as configure_item.';
 
 CREATE FUNCTION inventory.payment_hold_until(payment_due timestamptz, incomplete boolean DEFAULT false)
@@ -313,47 +322,26 @@ COMMENT ON FUNCTION inventory.reconcile_items() IS
 -- Retention.
 
 CREATE FUNCTION inventory.prune_log(older_than interval)
-RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    cutoff timestamptz;
-    pruned bigint;
-BEGIN
-    IF older_than IS NULL THEN
-        RAISE EXCEPTION 'older_than must not be NULL' USING ERRCODE = '22004';
-    ELSIF older_than <= interval '0' THEN
-        RAISE EXCEPTION 'older_than must be a positive interval' USING ERRCODE = '22023';
-    END IF;
-    cutoff := statement_timestamp() - older_than;
-    -- Ended reservations last changed before the cutoff go with their whole history; active
-    -- ones and their events stay, so verify() stays meaningful. Old rows are touched by no
-    -- one else: reservations in progress are never blocked.
-    WITH gone AS (
-        DELETE FROM inventory.reservation r
-         WHERE r.state IN ('committed', 'released', 'expired') AND r.updated_at < cutoff
-        RETURNING r.id),
-    events AS (
-        DELETE FROM inventory.log l
-         WHERE l.logged_at < cutoff
-           AND (l.reservation_id IS NULL OR l.reservation_id IN (SELECT id FROM gone))
-        RETURNING 1)
-    SELECT count(*) INTO pruned FROM events;
-    RETURN pruned;
-END $$;
+RETURNS bigint LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'inventory_prune_log';
 COMMENT ON FUNCTION inventory.prune_log(interval) IS
   'Delete history older than older_than: log rows of stock events and of reservations that ended before the cutoff, and those reservations. Active reservations and their events are kept. Returns how many log rows went. For the owner (or a maintenance role): not granted to applications.';
 
 ---------------------------------------------------------------------------------------
 -- The background worker.
 
+-- worker_status() and wake_worker() take no arguments; declared by the library (pgrx), which
+-- marks such functions STRICT. Not STRICT here, like every other function.
+ALTER FUNCTION inventory.worker_status() CALLED ON NULL INPUT;
+ALTER FUNCTION inventory.wake_worker() CALLED ON NULL INPUT;
 COMMENT ON FUNCTION inventory.worker_status() IS
-  'The expiry worker of this database, from shared memory: state (running, parked, unknown, not preloaded), launcher and worker pids, when it started and last ran, how many holds it expired, when it runs next, its last error.';
+  'The expiry worker of this database, from shared memory: database, state (running, parked, unknown, not preloaded), launcher_pid and pid, started_at, last_run_at, expired_last_run and expired_total, next_wake_at, last_error and last_error_at.';
 COMMENT ON FUNCTION inventory.wake_worker() IS
   'Ask for an expiry pass in this database now. False when the library is not preloaded (no worker).';
 
 CREATE VIEW inventory.worker_status AS SELECT * FROM inventory.worker_status();
 COMMENT ON VIEW inventory.worker_status IS
-  'What the background worker does in this database. preloaded = false means no worker: schedule SELECT inventory.expire_stale() instead.';
+  'What the background worker does in this database. state = ''not preloaded'' means no worker: schedule SELECT inventory.expire_stale() instead.';
 
 -- A WARNING, not a NOTICE: PostgreSQL raises client_min_messages to WARNING while an
 -- extension script runs, so a NOTICE here would never reach the user.

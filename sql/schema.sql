@@ -62,6 +62,8 @@ CREATE TABLE inventory.reservation (
     created_at      timestamptz NOT NULL DEFAULT statement_timestamp(),
     updated_at      timestamptz NOT NULL DEFAULT statement_timestamp(),
     metadata        jsonb,
+    line_ref        text,
+    version         bigint      NOT NULL DEFAULT 1,
     CHECK (state <> 'reserved' OR expires_at IS NOT NULL)
 );
 
@@ -87,6 +89,8 @@ CREATE UNIQUE INDEX reservation_idempotency_key_idx
 
 COMMENT ON TABLE inventory.reservation IS
   'One row per reservation. state is as stored: a reserved row past expires_at is already expired for every reader (see the view inventory.reservations).';
+COMMENT ON COLUMN inventory.reservation.line_ref IS 'The caller''s own reference of the order line (commercetools lineItemId), as given to reserve or reserve_many.';
+COMMENT ON COLUMN inventory.reservation.version IS 'Starts at 1 and grows by one with every change; a transition given expected_version refuses (IR006) unless it still matches.';
 
 CREATE TABLE inventory.log (
     sku            text        NOT NULL,

@@ -115,10 +115,22 @@ unsafe fn leave(entered: &Entered) {
 pub(crate) struct Args(pg_sys::FunctionCallInfo);
 
 impl Args {
-    /// The argument at `n`, or None for SQL NULL.
+    /// The argument at `n`, or None for SQL NULL. None too for a parameter the call does not
+    /// have: a database whose catalog still declares an earlier release's shorter signature
+    /// calls the new library with fewer arguments until ALTER EXTENSION UPDATE, and parameters
+    /// are only ever added at the end, with defaults.
     pub(crate) fn get<T: FromDatum>(&self, n: usize) -> Option<T> {
-        // SAFETY: fcinfo is the live call frame and n is within the SQL signature.
+        if !self.has(n) {
+            return None;
+        }
+        // SAFETY: fcinfo is the live call frame and n is below its nargs.
         unsafe { pgrx::fcinfo::pg_getarg::<T>(self.0, n) }
+    }
+
+    /// Whether the call has an argument at `n`.
+    fn has(&self, n: usize) -> bool {
+        // SAFETY: fcinfo is the live call frame.
+        n < usize::try_from(unsafe { (*self.0).nargs }).unwrap_or(0)
     }
 
     /// The argument at `n`; SQL NULL raises 22004 naming `name`.
@@ -149,6 +161,9 @@ impl Args {
 
     /// The raw Datum at `n`, to pass a value through to SQL without decoding it.
     pub(crate) fn datum(&self, n: usize) -> Option<pg_sys::Datum> {
+        if !self.has(n) {
+            return None;
+        }
         // SAFETY: as above.
         unsafe { pgrx::fcinfo::pg_getarg_datum(self.0, n) }
     }

@@ -17,3 +17,8 @@ pub(crate) fn parts(i: Interval) -> IntervalParts {
 pub(crate) fn check(name: &str, ttl: Interval) -> Result<IntervalParts, InventoryError> {
     check_ttl(name, parts(ttl))
 }
+
+/// Whether an interval is exactly zero (no months, days or time).
+pub(crate) fn is_zero(i: Interval) -> bool {
+    i.months() == 0 && i.days() == 0 && i.micros() == 0
+}

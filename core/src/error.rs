@@ -20,13 +20,16 @@ pub enum ErrorCode {
     InvalidTransition,
     /// An idempotency key was reused for a different request.
     IdempotencyConflict,
+    /// The caller named the reservation version it decided on, and the reservation has
+    /// changed since (commercetools' ConcurrentModification).
+    StaleVersion,
     /// The units are there, but in lapsed holds that another transaction has locked
     /// (PostgreSQL's own `lock_not_available`). Safe to retry.
     LapsedHoldsLocked,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 9] = [
         ErrorCode::NullArgument,
         ErrorCode::InvalidArgument,
         ErrorCode::InsufficientStock,
@@ -34,6 +37,7 @@ impl ErrorCode {
         ErrorCode::UnknownReservation,
         ErrorCode::InvalidTransition,
         ErrorCode::IdempotencyConflict,
+        ErrorCode::StaleVersion,
         ErrorCode::LapsedHoldsLocked,
     ];
 
@@ -48,6 +52,7 @@ impl ErrorCode {
             ErrorCode::UnknownReservation => "IR003",
             ErrorCode::InvalidTransition => "IR004",
             ErrorCode::IdempotencyConflict => "IR005",
+            ErrorCode::StaleVersion => "IR006",
             ErrorCode::LapsedHoldsLocked => "55P03",
         }
     }
@@ -62,6 +67,7 @@ impl ErrorCode {
             ErrorCode::UnknownReservation => "unknown_reservation",
             ErrorCode::InvalidTransition => "invalid_transition",
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
+            ErrorCode::StaleVersion => "stale_version",
             ErrorCode::LapsedHoldsLocked => "lock_not_available",
         }
     }
@@ -106,20 +112,45 @@ impl InventoryError {
         InventoryError::new(ErrorCode::InvalidArgument, format!("{argument} {why}"))
     }
 
-    pub fn insufficient_stock(sku: &str, location: &str, requested: i64, salable: i64) -> Self {
+    /// `elsewhere`: the units of the sku salable at its other locations.
+    pub fn insufficient_stock(sku: &str, location: &str, requested: i64, salable: i64, elsewhere: i64) -> Self {
         InventoryError::new(
             ErrorCode::InsufficientStock,
             format!("insufficient stock for sku \"{sku}\" at location \"{location}\""),
         )
         .with_detail(format!("Requested {requested}, salable {salable}."))
+        .with_hint(if elsewhere > 0 {
+            format!(
+                "Other locations of the sku have {elsewhere} salable units (inventory.stock_levels lists them); pass location => to take from one."
+            )
+        } else {
+            "Ask for fewer units, or add stock with inventory.adjust_on_hand() or set_on_hand().".to_owned()
+        })
     }
 
-    pub fn unknown_item(sku: &str, location: &str) -> Self {
+    /// `elsewhere`: the units of the sku salable at its other locations.
+    pub fn unknown_item(sku: &str, location: &str, elsewhere: i64) -> Self {
         InventoryError::new(
             ErrorCode::UnknownItem,
             format!("no stock record for sku \"{sku}\" at location \"{location}\""),
         )
-        .with_hint("Create it with inventory.set_on_hand(sku, quantity, location).")
+        .with_hint(if elsewhere > 0 {
+            format!(
+                "The sku has {elsewhere} salable units at other locations (inventory.stock_levels lists them); pass location => to take from one."
+            )
+        } else {
+            "Create it with inventory.set_on_hand(sku, quantity, location).".to_owned()
+        })
+    }
+
+    /// The reservation (the call's own) is at `actual`, not the `expected` version.
+    pub fn stale_version(expected: i64, actual: i64) -> Self {
+        InventoryError::new(
+            ErrorCode::StaleVersion,
+            format!("the reservation has changed since version {expected}"),
+        )
+        .with_detail(format!("It is at version {actual} now; nothing was changed."))
+        .with_hint("Read it again from inventory.reservations, decide again, and pass its current version.")
     }
 
     pub fn unknown_reservation(id: &str) -> Self {
@@ -127,6 +158,7 @@ impl InventoryError {
             ErrorCode::UnknownReservation,
             format!("reservation {id} does not exist"),
         )
+        .with_hint("Check the id: inventory.reservations lists every reservation that prune_log has not removed.")
     }
 
     /// `existing` describes the reservation that owns the key, e.g. `3 x "A" at "default"`.
@@ -201,7 +233,7 @@ mod tests {
     fn insufficient_stock_has_its_own_code() {
         let own = ErrorCode::InsufficientStock.sqlstate();
         assert_eq!(ErrorCode::ALL.iter().filter(|c| c.sqlstate() == own).count(), 1);
-        let e = InventoryError::insufficient_stock("A", "default", 3, 1);
+        let e = InventoryError::insufficient_stock("A", "default", 3, 1, 0);
         assert_eq!(e.detail.as_deref(), Some("Requested 3, salable 1."));
     }
 

@@ -1,7 +1,6 @@
 //! Whole orders for `reserve_many`: parsing the items and grouping them per item.
 
-use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::{ErrorCode, InventoryError, Result};
 use crate::validate;
@@ -15,15 +14,15 @@ pub struct Line {
     pub sku: String,
     pub location: String,
     pub quantity: i64,
+    /// The caller's own reference of the line (commercetools' lineItemId), stored with the hold.
+    pub line_ref: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLine {
-    sku: String,
-    quantity: i64,
-    location: Option<String>,
-}
+/// The keys an order line may have.
+const LINE_KEYS: [&str; 4] = ["sku", "quantity", "location", "line_ref"];
+
+/// What every element of `items` looks like, for hints.
+const LINE_SHAPE: &str = r#"Each element looks like {"sku": "A", "quantity": 2, "location": "berlin", "line_ref": "li-1"}; location and line_ref are optional."#;
 
 /// Parse the text of the `items` jsonb. Nesting deeper than serde_json's limit (128) is an
 /// argument error like any other malformed input.
@@ -32,7 +31,7 @@ pub fn parse_items_json(text: &str) -> Result<Vec<Line>> {
         if e.to_string().starts_with("recursion limit exceeded") {
             InventoryError::invalid_argument("items", "is nested too deeply")
         } else {
-            InventoryError::invalid_argument("items", format!("is not valid JSON: {e}"))
+            InventoryError::invalid_argument("items", "is not valid JSON").with_detail(e.to_string())
         }
     })?;
     parse_items(&value)
@@ -59,19 +58,90 @@ pub fn parse_items(items: &Value) -> Result<Vec<Line>> {
     elements
         .iter()
         .enumerate()
-        .map(|(i, element)| {
-            let name = format!("items[{i}]");
-            let raw = RawLine::deserialize(element).map_err(|e| {
-                InventoryError::invalid_argument(&name, format!("is not an order line: {e}"))
-                    .with_hint(r#"Each element looks like {"sku": "A", "quantity": 2, "location": "berlin"}; location is optional."#)
-            })?;
-            let location = raw.location.unwrap_or_else(|| "default".to_owned());
-            validate::key(&format!("{name}.sku"), &raw.sku)?;
-            validate::key(&format!("{name}.location"), &location)?;
-            validate::positive_quantity(&format!("{name}.quantity"), raw.quantity)?;
-            Ok(Line { sku: raw.sku, location, quantity: raw.quantity })
-        })
+        .map(|(i, element)| parse_line(&format!("items[{i}]"), element))
         .collect()
+}
+
+/// One element of `items`, named `name` in errors.
+fn parse_line(name: &str, element: &Value) -> Result<Line> {
+    let Value::Object(fields) = element else {
+        return Err(InventoryError::invalid_argument(
+            name,
+            format!("must be a JSON object, not {}", json_kind(element)),
+        )
+        .with_hint(LINE_SHAPE));
+    };
+    if let Some(unknown) = fields.keys().find(|k| !LINE_KEYS.contains(&k.as_str())) {
+        return Err(
+            InventoryError::invalid_argument(name, format!("has an unknown key \"{}\"", shorten(unknown)))
+                .with_detail("An order line has the keys sku, quantity, location and line_ref.")
+                .with_hint(LINE_SHAPE),
+        );
+    }
+    let sku = text_field(name, fields, "sku")?.ok_or_else(|| missing(name, "sku"))?;
+    let location = text_field(name, fields, "location")?.unwrap_or_else(|| "default".to_owned());
+    let line_ref = text_field(name, fields, "line_ref")?;
+    let quantity = match fields.get("quantity") {
+        None | Some(Value::Null) => return Err(missing(name, "quantity")),
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
+            InventoryError::invalid_argument(&format!("{name}.quantity"), format!("must be a whole number, not {n}"))
+        })?,
+        Some(other) => {
+            return Err(InventoryError::invalid_argument(
+                &format!("{name}.quantity"),
+                format!("must be a number, not {}", json_kind(other)),
+            ));
+        }
+    };
+    validate::key(&format!("{name}.sku"), &sku)?;
+    validate::key(&format!("{name}.location"), &location)?;
+    validate::optional_key(&format!("{name}.line_ref"), line_ref.as_deref())?;
+    validate::positive_quantity(&format!("{name}.quantity"), quantity)?;
+    Ok(Line {
+        sku,
+        location,
+        quantity,
+        line_ref,
+    })
+}
+
+/// The string at `key` of an order line, None when absent or JSON null.
+fn text_field(name: &str, fields: &Map<String, Value>, key: &str) -> Result<Option<String>> {
+    match fields.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(InventoryError::invalid_argument(
+            &format!("{name}.{key}"),
+            format!("must be a string, not {}", json_kind(other)),
+        )),
+    }
+}
+
+fn missing(name: &str, key: &str) -> InventoryError {
+    InventoryError::invalid_argument(name, format!("has no {key}")).with_hint(LINE_SHAPE)
+}
+
+/// A JSON value's kind, as jsonb_typeof names it.
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A key from the caller, cut short for a message.
+fn shorten(key: &str) -> String {
+    const MAX: usize = 40;
+    match key.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}...", &key[..at]),
+        None => key.to_owned(),
+    }
+    .escape_debug()
+    .to_string()
 }
 
 /// The total quantity per (sku, location), sorted by sku then location: the order in which
@@ -121,6 +191,7 @@ mod tests {
             sku: sku.into(),
             location: location.into(),
             quantity,
+            line_ref: None,
         }
     }
 
@@ -136,23 +207,32 @@ mod tests {
     fn errors_name_the_element() {
         let e = parse_items(&json!([{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": 0}])).unwrap_err();
         assert_eq!(e.message, "items[1].quantity must be greater than zero");
-        let e = parse_items(&json!([{"sku": "A"}])).unwrap_err();
-        assert!(
-            e.message
-                .starts_with("items[0] is not an order line: missing field `quantity`"),
-            "{}",
-            e.message
+        let message = |items: Value| parse_items(&items).unwrap_err().message;
+        assert_eq!(message(json!([{"sku": "A"}])), "items[0] has no quantity");
+        assert_eq!(message(json!([{"quantity": 1}])), "items[0] has no sku");
+        assert_eq!(
+            message(json!([{"sku": "A", "quantity": "2"}])),
+            "items[0].quantity must be a number, not a string"
         );
-        let e = parse_items(&json!([{"sku": "A", "quantity": "2"}])).unwrap_err();
-        assert!(
-            e.message.starts_with("items[0] is not an order line: invalid type"),
-            "{}",
-            e.message
+        assert_eq!(
+            message(json!([{"sku": "A", "quantity": 1.5}])),
+            "items[0].quantity must be a whole number, not 1.5"
         );
-        let e = parse_items(&json!([{"sku": "", "quantity": 1}])).unwrap_err();
-        assert_eq!(e.message, "items[0].sku must not be empty");
-        let e = parse_items(&json!([{"sku": "A", "quantity": 1, "qty": 3}])).unwrap_err();
-        assert!(e.message.contains("unknown field `qty`"), "{}", e.message);
+        assert_eq!(message(json!([1])), "items[0] must be a JSON object, not a number");
+        assert_eq!(
+            message(json!([{"sku": 7, "quantity": 1}])),
+            "items[0].sku must be a string, not a number"
+        );
+        assert_eq!(
+            message(json!([{"sku": "", "quantity": 1}])),
+            "items[0].sku must not be empty"
+        );
+        assert_eq!(
+            message(json!([{"sku": "A", "quantity": 1, "qty": 3}])),
+            "items[0] has an unknown key \"qty\""
+        );
+        let refs = parse_items(&json!([{"sku": "A", "quantity": 1, "line_ref": "li-1"}])).unwrap();
+        assert_eq!(refs[0].line_ref.as_deref(), Some("li-1"));
     }
 
     #[test]

@@ -75,6 +75,16 @@ pub enum Action {
 }
 
 impl Action {
+    /// What a caller can ask (expiry is the clock's).
+    pub const CALLABLE: [Action; 6] = [
+        Action::Release,
+        Action::Commit,
+        Action::Confirm,
+        Action::Acknowledge,
+        Action::Extend,
+        Action::UpdateQuantity,
+    ];
+
     /// The event name written to the log, and the verb used in messages.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -184,11 +194,23 @@ impl Illegal {
             Action::UpdateQuantity => "change the quantity of",
             other => other.as_str(),
         };
+        let state = self.state.as_str();
+        let allowed: Vec<&str> = Action::CALLABLE
+            .into_iter()
+            .filter(|a| matches!(decide(self.state, false, *a), Ok(Step::To(_))))
+            .map(|a| a.as_str())
+            .collect();
+        let article = if state.starts_with(['a', 'e']) { "An" } else { "A" };
+        let detail = if allowed.is_empty() {
+            format!("{article} {state} reservation is final: no action changes it any more.")
+        } else {
+            format!("{article} {state} reservation allows: {}.", allowed.join(", "))
+        };
         InventoryError::new(
             ErrorCode::InvalidTransition,
-            format!("cannot {verb} a reservation that is {}", self.state.as_str()),
+            format!("cannot {verb} a reservation that is {state}"),
         )
-        .with_detail("Only active reservations (reserved, confirmed, acknowledged) can change.")
+        .with_detail(detail)
     }
 }
 

@@ -8,14 +8,16 @@ use crate::domain::events::salable_changed;
 use crate::domain::expiry;
 use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
-use crate::locks;
+use crate::{gucs, locks};
 
 sql_function!(pg_finfo_inventory_expire_stale, inventory_expire_stale, expire_stale);
 
-/// inventory.expire_stale(batch_size): expire at most batch_size lapsed holds; returns how many.
+/// inventory.expire_stale(batch_size): expire at most batch_size (default: the setting
+/// inventory.expire_batch_size) lapsed holds; returns how many.
 /// Holds of items another transaction has locked are left for a later call.
 fn expire_stale(args: &Args) -> ApiResult<i64> {
-    let batch = validate::batch_size("batch_size", ExpireStaleArgs::read(args)?.batch_size)?;
+    let batch = ExpireStaleArgs::read(args)?.batch_size;
+    let batch = validate::batch_size("batch_size", batch.unwrap_or_else(|| gucs::EXPIRE_BATCH_SIZE.get()))?;
     // The extension's lock first, then the tables: a DROP EXTENSION, which takes the
     // extension's lock before any table, then waits for this batch instead of meeting it in a
     // cycle, whoever calls it (the worker, pg_cron, a person).

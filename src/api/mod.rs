@@ -11,5 +11,6 @@ pub(crate) mod orders;
 pub(crate) mod policy;
 pub(crate) mod repair;
 pub(crate) mod reservations;
+pub(crate) mod retention;
 pub(crate) mod stock;
 pub(crate) mod worker_status;

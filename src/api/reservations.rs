@@ -1,8 +1,9 @@
 //! One reservation: reserve, and every transition of its life (release, commit of all or part,
 //! confirm, acknowledge, extend, update_quantity).
 
+use inventory_reservation_core::policy::{Deadline, choose_deadline};
 use inventory_reservation_core::state::Action;
-use inventory_reservation_core::validate;
+use inventory_reservation_core::{ErrorCode, InventoryError, validate};
 use pgrx::datum::{TimestampWithTimeZone, Uuid};
 use pgrx::prelude::*;
 
@@ -11,7 +12,8 @@ use crate::api::args::{
 };
 use crate::domain::holds::{HoldOptions, RequestedOptions};
 use crate::domain::items::Item;
-use crate::domain::{reserving, transitions};
+use crate::domain::reserving;
+use crate::domain::transitions::{self, Request};
 use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
 use crate::ttl;
@@ -30,11 +32,12 @@ sql_function!(
 );
 
 /// inventory.reserve(sku, quantity, ttl, owner, location, idempotency_key, channel, metadata,
-/// expires_at). NULL when the channel does not reserve.
+/// expires_at, line_ref). NULL when the channel does not reserve.
 fn reserve(args: &Args) -> ApiResult<Option<Uuid>> {
     let a = ReserveArgs::read(args)?;
     let item = Item::new(a.sku, a.location)?;
     let quantity = validate::positive_quantity("quantity", a.quantity)?;
+    validate::optional_key("line_ref", a.line_ref.as_deref())?;
     let options = HoldOptions::new(RequestedOptions {
         ttl: a.ttl,
         owner: a.owner,
@@ -43,51 +46,93 @@ fn reserve(args: &Args) -> ApiResult<Option<Uuid>> {
         metadata: a.metadata,
         expires_at: a.expires_at,
     })?;
-    Spi::connect_mut(|client| reserving::reserve(client, &item, quantity, &options))
+    Spi::connect_mut(|client| reserving::reserve(client, &item, quantity, a.line_ref.as_deref(), &options))
 }
 
-/// inventory.release(reservation, reason): cancel; false when already released or expired.
+/// A transition's request, its reason checked.
+fn request(id: Uuid, action: Action, reason: Option<&str>, expected_version: Option<i64>) -> ApiResult<Request<'_>> {
+    validate::optional_reason("reason", reason)?;
+    Ok(Request {
+        id,
+        action,
+        reason,
+        expected_version,
+    })
+}
+
+/// inventory.release(reservation, reason, expected_version): cancel; false when already
+/// released or expired.
 fn release(args: &Args) -> ApiResult<bool> {
-    let ReleaseArgs { reservation, reason } = ReleaseArgs::read(args)?;
-    Spi::connect_mut(|client| transitions::transition(client, reservation, Action::Release, reason.as_deref()))
+    let a = ReleaseArgs::read(args)?;
+    let request = request(a.reservation, Action::Release, a.reason.as_deref(), a.expected_version)?;
+    Spi::connect_mut(|client| transitions::transition(client, request))
 }
 
-/// inventory.commit(reservation): shipped; the units leave on_hand and the hold ends.
+/// inventory.commit(reservation, reason, expected_version): shipped; the units leave on_hand
+/// and the hold ends.
 fn commit(args: &Args) -> ApiResult<bool> {
-    let CommitArgs { reservation } = CommitArgs::read(args)?;
-    Spi::connect_mut(|client| transitions::transition(client, reservation, Action::Commit, None))
+    let a = CommitArgs::read(args)?;
+    let request = request(a.reservation, Action::Commit, a.reason.as_deref(), a.expected_version)?;
+    Spi::connect_mut(|client| transitions::transition(client, request))
 }
 
-/// inventory.commit(reservation, quantity): `quantity` units shipped; the rest stays held.
+/// inventory.commit(reservation, quantity, reason, expected_version): `quantity` units
+/// shipped; the rest stays held.
 fn commit_part(args: &Args) -> ApiResult<bool> {
-    let CommitPartArgs { reservation, quantity } = CommitPartArgs::read(args)?;
-    let quantity = validate::positive_quantity("quantity", quantity)?;
-    Spi::connect_mut(|client| transitions::commit_part(client, reservation, quantity))
+    let a = CommitPartArgs::read(args)?;
+    let quantity = validate::positive_quantity("quantity", a.quantity)?;
+    let request = request(a.reservation, Action::Commit, a.reason.as_deref(), a.expected_version)?;
+    Spi::connect_mut(|client| transitions::commit_part(client, request, quantity))
 }
 
-/// inventory.confirm(reservation): payment approved; the hold no longer expires.
+/// inventory.confirm(reservation, reason, expected_version): payment approved; the hold no
+/// longer expires.
 fn confirm(args: &Args) -> ApiResult<bool> {
-    let ConfirmArgs { reservation } = ConfirmArgs::read(args)?;
-    Spi::connect_mut(|client| transitions::transition(client, reservation, Action::Confirm, None))
+    let a = ConfirmArgs::read(args)?;
+    let request = request(a.reservation, Action::Confirm, a.reason.as_deref(), a.expected_version)?;
+    Spi::connect_mut(|client| transitions::transition(client, request))
 }
 
-/// inventory.acknowledge(reservation): handling started; the next set_on_hand settles it.
+/// inventory.acknowledge(reservation, reason, expected_version): handling started; the next
+/// set_on_hand settles it.
 fn acknowledge(args: &Args) -> ApiResult<bool> {
-    let AcknowledgeArgs { reservation } = AcknowledgeArgs::read(args)?;
-    Spi::connect_mut(|client| transitions::transition(client, reservation, Action::Acknowledge, None))
+    let a = AcknowledgeArgs::read(args)?;
+    let request = request(
+        a.reservation,
+        Action::Acknowledge,
+        a.reason.as_deref(),
+        a.expected_version,
+    )?;
+    Spi::connect_mut(|client| transitions::transition(client, request))
 }
 
-/// inventory.extend(reservation, ttl): a new deadline `ttl` from now; returns it.
+/// inventory.extend(reservation, ttl, expires_at, reason, expected_version): a new deadline,
+/// ttl from now or expires_at; returns it.
 fn extend(args: &Args) -> ApiResult<TimestampWithTimeZone> {
-    let ExtendArgs { reservation, ttl } = ExtendArgs::read(args)?;
-    ttl::check("ttl", ttl)?;
-    Spi::connect_mut(|client| transitions::extend(client, reservation, ttl))
+    let a = ExtendArgs::read(args)?;
+    let now = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
+    if choose_deadline(a.ttl.map(ttl::parts), a.expires_at.map(i64::from), now)? == Deadline::Default {
+        return Err(
+            InventoryError::new(ErrorCode::NullArgument, "ttl and expires_at are both NULL")
+                .with_hint("Give the new deadline as ttl => interval '15 minutes' or as expires_at => a time.")
+                .into(),
+        );
+    }
+    let request = request(a.reservation, Action::Extend, a.reason.as_deref(), a.expected_version)?;
+    Spi::connect_mut(|client| transitions::extend(client, request, a.ttl, a.expires_at))
 }
 
-/// inventory.update_quantity(reservation, quantity): hold more (checked against salable
-/// stock) or fewer units; on_hand is unchanged. False when the quantity is already that.
+/// inventory.update_quantity(reservation, quantity, reason, expected_version): hold more
+/// (checked against salable stock) or fewer units; on_hand is unchanged. False when the
+/// quantity is already that.
 fn update_quantity(args: &Args) -> ApiResult<bool> {
-    let UpdateQuantityArgs { reservation, quantity } = UpdateQuantityArgs::read(args)?;
-    let quantity = validate::positive_quantity("quantity", quantity)?;
-    Spi::connect_mut(|client| transitions::update_quantity(client, reservation, quantity))
+    let a = UpdateQuantityArgs::read(args)?;
+    let quantity = validate::positive_quantity("quantity", a.quantity)?;
+    let request = request(
+        a.reservation,
+        Action::UpdateQuantity,
+        a.reason.as_deref(),
+        a.expected_version,
+    )?;
+    Spi::connect_mut(|client| transitions::update_quantity(client, request, quantity))
 }

@@ -51,7 +51,7 @@ fn adjust_on_hand(args: &Args) -> ApiResult<i64> {
     Spi::connect_mut(|client| stock::adjust_on_hand(client, &item, delta, reason.as_deref()))
 }
 
-/// inventory.configure_item(sku, location, manage_stock, backorders, safety_stock): item
+/// inventory.configure_item(sku, location, manage_stock, backorders, safety_stock, reason): item
 /// settings; NULL leaves a setting as it is. Creates the item if new; logs what changed.
 fn configure_item(args: &Args) -> ApiResult<()> {
     let ConfigureItemArgs {
@@ -60,12 +60,16 @@ fn configure_item(args: &Args) -> ApiResult<()> {
         manage_stock,
         backorders,
         safety_stock,
+        reason,
     } = ConfigureItemArgs::read(args)?;
     let item = Item::new(sku, location)?;
+    validate::optional_reason("reason", reason.as_deref())?;
     if let Some(units) = safety_stock {
         validate::non_negative_quantity("safety_stock", units)?;
     }
-    Spi::connect_mut(|client| stock::configure_item(client, &item, manage_stock, backorders, safety_stock))
+    Spi::connect_mut(|client| {
+        stock::configure_item(client, &item, manage_stock, backorders, safety_stock, reason.as_deref())
+    })
 }
 
 /// inventory.salable_qty(sku, location): on_hand - held - safety_stock, never negative.

@@ -14,10 +14,40 @@ statement! {
 }
 
 statement! {
-    struct SetChannel<'a> { channel: &'a str, reserve: bool, default_ttl: Option<Interval> }
-    = "INSERT INTO inventory.channel AS c (name, reserve, default_ttl) VALUES ($channel, $reserve, $default_ttl)
-       ON CONFLICT (name) DO UPDATE
-          SET reserve = EXCLUDED.reserve, default_ttl = EXCLUDED.default_ttl, updated_at = statement_timestamp()";
+    /// Lock a channel's row, so that the next statement reads it as it is before changing it.
+    struct LockChannel<'a> { channel: &'a str }
+    = "SELECT 1 FROM inventory.channel WHERE name = $channel FOR UPDATE";
+}
+
+statement! {
+    /// Create a channel or change its rules (the caller has locked it, if it exists): NULL leaves a rule as it is (a new channel
+    /// reserves, with no ttl of its own), a zero default_ttl removes the channel's own ttl.
+    /// Logs what changed, if anything, as event set_channel of no item (sku and location '').
+    struct SetChannel<'a> { channel: &'a str, reserve: Option<bool>, default_ttl: Option<Interval>, reason: Option<&'a str> }
+    = "WITH before AS (
+              SELECT reserve, default_ttl FROM inventory.channel WHERE name = $channel),
+          after AS (
+              INSERT INTO inventory.channel AS c (name, reserve, default_ttl)
+              VALUES ($channel, COALESCE($reserve, true), NULLIF($default_ttl, interval '0'))
+              ON CONFLICT (name) DO UPDATE
+                 SET reserve = COALESCE($reserve, c.reserve),
+                     default_ttl = CASE WHEN $default_ttl IS NULL THEN c.default_ttl
+                                        ELSE NULLIF($default_ttl, interval '0') END,
+                     updated_at = statement_timestamp()
+              RETURNING reserve, default_ttl),
+          changed AS (
+              SELECT CASE WHEN b.reserve IS NULL
+                          THEN format('new: reserve %s, default_ttl %s', a.reserve, COALESCE(a.default_ttl::text, 'none'))
+                          ELSE concat_ws(', ',
+                                 CASE WHEN b.reserve <> a.reserve THEN format('reserve %s -> %s', b.reserve, a.reserve) END,
+                                 CASE WHEN b.default_ttl IS DISTINCT FROM a.default_ttl
+                                      THEN format('default_ttl %s -> %s', COALESCE(b.default_ttl::text, 'none'),
+                                                  COALESCE(a.default_ttl::text, 'none')) END)
+                     END AS change
+                FROM after a LEFT JOIN before b ON true)
+          INSERT INTO inventory.log (sku, location, event, quantity, reason)
+          SELECT '', '', 'set_channel', 0, concat_ws('; ', format('channel %s: %s', $channel, change), $reason)
+            FROM changed WHERE change <> ''";
 }
 
 statement! {
@@ -93,19 +123,23 @@ fn log_skip(client: &mut SpiClient<'_>, sku: &str, location: &str, quantity: i64
     Ok(())
 }
 
-/// set_channel: create or replace a channel's rules.
+/// set_channel: create a channel or change its rules (see `SetChannel`).
 pub(crate) fn set_channel(
     client: &mut SpiClient<'_>,
     channel: &str,
-    reserve: bool,
+    reserve: Option<bool>,
     default_ttl: Option<Interval>,
+    reason: Option<&str>,
 ) -> ApiResult<()> {
+    // Locked first, so that `before` in SetChannel, under a new snapshot, is what it changes.
+    store::run(client, LockChannel { channel })?;
     store::run(
         client,
         SetChannel {
             channel,
             reserve,
             default_ttl,
+            reason,
         },
     )?;
     Ok(())

@@ -268,7 +268,12 @@ pub(crate) fn drain(client: &mut SpiClient<'_>, item: &Item) -> ApiResult<i64> {
 }
 
 /// set_buckets: pin `item` to `buckets` escrow buckets (0: one row). Logs the change.
-pub(crate) fn set_buckets(client: &mut SpiClient<'_>, item: &Item, buckets: i32) -> ApiResult<()> {
+pub(crate) fn set_buckets(
+    client: &mut SpiClient<'_>,
+    item: &Item,
+    buckets: i32,
+    reason: Option<&str>,
+) -> ApiResult<()> {
     drain(client, item)?;
     lock_or_create(client, item)?;
     let before = store::exec_one::<i32, _>(client, ItemBuckets { item: item.key() })?.unwrap_or(0);
@@ -282,5 +287,5 @@ pub(crate) fn set_buckets(client: &mut SpiClient<'_>, item: &Item, buckets: i32)
             buckets,
         },
     )?;
-    setting_changed(client, item, &format!("buckets {before} -> {buckets}"))
+    setting_changed(client, item, &format!("buckets {before} -> {buckets}"), reason)
 }

@@ -39,7 +39,7 @@ statement! {
                  FOR UPDATE OF r SKIP LOCKED),
           lapsed AS (
               UPDATE inventory.reservation r
-                 SET state = 'expired', updated_at = statement_timestamp()
+                 SET state = 'expired', version = r.version + 1, updated_at = statement_timestamp()
                 FROM picked WHERE r.id = picked.id
               RETURNING r.id, r.sku, r.location, r.quantity),
           logged AS (
@@ -65,7 +65,7 @@ statement! {
     = concat!(
         "WITH lapsed AS (
               UPDATE inventory.reservation r
-                 SET state = 'expired', updated_at = statement_timestamp()
+                 SET state = 'expired', version = r.version + 1, updated_at = statement_timestamp()
                WHERE r.id IN (SELECT id FROM inventory.reservation
                                WHERE sku = $sku AND location = $location AND state = 'reserved'
                                  AND expires_at <= statement_timestamp()

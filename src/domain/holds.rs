@@ -93,6 +93,7 @@ store::parameters! {
         ttl: Option<Interval>,
         metadata: Jsonb,
         expires_at: Option<TimestampWithTimeZone>,
+        line_ref: Option<&'a str>,
     }
 }
 
@@ -129,12 +130,12 @@ statement! {
 }
 
 /// A new hold of `quantity` units of `item` with `options`, under `idempotency_key` (the
-/// call's own, or a line's).
+/// call's own, or a line's) and with the line reference `line_ref`.
 pub(crate) fn new_hold<'a>(
     item: &'a Item,
     quantity: i64,
     options: &'a HoldOptions,
-    idempotency_key: Option<&'a str>,
+    (idempotency_key, line_ref): (Option<&'a str>, Option<&'a str>),
     channel_ttl: Option<Interval>,
 ) -> ApiResult<NewHold<'a>> {
     let (ttl, expires_at) = options.deadline_args(channel_ttl)?;
@@ -148,6 +149,7 @@ pub(crate) fn new_hold<'a>(
         ttl,
         metadata: Jsonb(options.metadata),
         expires_at,
+        line_ref,
     })
 }
 

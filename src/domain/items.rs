@@ -84,16 +84,25 @@ pub(crate) fn lock_or_create(client: &mut SpiClient<'_>, item: &Item) -> ApiResu
     Ok(store::exec_one::<i64, _>(client, LockItem { item: item.key() })?.unwrap_or(0))
 }
 
-/// Log a change of an item's settings (event configure_item, `change` as the reason) and tell
-/// listeners, since settings move the salable quantity.
-pub(crate) fn setting_changed(client: &mut SpiClient<'_>, item: &Item, change: &str) -> ApiResult<()> {
+/// Log a change of an item's settings (event configure_item, `change` and the caller's
+/// `reason` as the reason) and tell listeners, since settings move the salable quantity.
+pub(crate) fn setting_changed(
+    client: &mut SpiClient<'_>,
+    item: &Item,
+    change: &str,
+    reason: Option<&str>,
+) -> ApiResult<()> {
+    let logged = match reason {
+        Some(reason) => format!("{change}; {reason}"),
+        None => change.to_owned(),
+    };
     store::run(
         client,
         LogItemEvent {
             item: item.key(),
             event: "configure_item",
             quantity: 0,
-            reason: Some(change),
+            reason: Some(&logged),
         },
     )?;
     salable_changed(client, &item.sku, &item.location)

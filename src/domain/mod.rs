@@ -14,6 +14,7 @@ pub(crate) mod holds;
 pub(crate) mod idempotency;
 pub(crate) mod items;
 pub(crate) mod reserving;
+pub(crate) mod retention;
 pub(crate) mod sql;
 pub(crate) mod stock;
 pub(crate) mod taking;

@@ -47,19 +47,22 @@ pub(crate) fn reserve(
     client: &mut SpiClient<'_>,
     item: &Item,
     quantity: i64,
+    line_ref: Option<&str>,
     options: &HoldOptions,
 ) -> ApiResult<Option<Uuid>> {
     let line = Line {
         sku: item.sku.clone(),
         location: item.location.clone(),
         quantity,
+        line_ref: line_ref.map(str::to_owned),
     };
     let channel_ttl = match before_taking(client, options, Shape::Single, std::slice::from_ref(&line))? {
         Before::Skip => return Ok(None),
         Before::Replayed(ids) => return Ok(ids.into_iter().next()),
         Before::Take { channel_ttl } => channel_ttl,
     };
-    let new_hold = || holds::new_hold(item, quantity, options, options.idempotency_key.as_deref(), channel_ttl);
+    let keys = (options.idempotency_key.as_deref(), line_ref);
+    let new_hold = || holds::new_hold(item, quantity, options, keys, channel_ttl);
     let id = taking::take_or_fail(client, item, quantity, |c, attempt| match attempt {
         Attempt::First => escrow::take(c, item, quantity, &new_hold),
         Attempt::Again => holds::insert_hold(c, HoldOnItem { hold: new_hold()? }),
@@ -107,7 +110,8 @@ pub(crate) fn reserve_order(
             .idempotency_key
             .as_deref()
             .map(|k| idempotency::line_key(k, n + 1));
-        let hold = holds::new_hold(&item, line.quantity, options, key.as_deref(), channel_ttl)?;
+        let keys = (key.as_deref(), line.line_ref.as_deref());
+        let hold = holds::new_hold(&item, line.quantity, options, keys, channel_ttl)?;
         let id = holds::insert_hold(client, InsertHold { hold })?
             .ok_or_else(|| ApiError::Internal("reserve_many inserted no row".into()))?;
         ids.push(id);

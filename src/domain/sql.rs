@@ -7,9 +7,9 @@ macro_rules! hold_for_item {
     () => {
         "hold AS (
               INSERT INTO inventory.reservation
-                     (sku, location, quantity, owner, channel, idempotency_key, expires_at, metadata)
+                     (sku, location, quantity, owner, channel, idempotency_key, expires_at, metadata, line_ref)
               SELECT sku, location, $quantity, $owner, $channel, $idempotency_key,
-                     COALESCE($expires_at, statement_timestamp() + $ttl), $metadata FROM item
+                     COALESCE($expires_at, statement_timestamp() + $ttl), $metadata, $line_ref FROM item
               RETURNING id, sku, location, quantity, expires_at),
           logged AS (
               INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)

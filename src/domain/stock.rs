@@ -30,7 +30,8 @@ statement! {
     struct SettleAcknowledged<'a> { item: ItemKey<'a> }
     = concat!(
         "WITH settled AS (
-              UPDATE inventory.reservation SET state = 'committed', updated_at = statement_timestamp()
+              UPDATE inventory.reservation
+                 SET state = 'committed', version = version + 1, updated_at = statement_timestamp()
                WHERE sku = $sku AND location = $location AND state = 'acknowledged'
               RETURNING id, sku, location, quantity),
           logged AS (
@@ -106,6 +107,7 @@ pub(crate) fn configure_item(
     manage_stock: Option<bool>,
     backorders: Option<bool>,
     safety_stock: Option<i64>,
+    reason: Option<&str>,
 ) -> ApiResult<()> {
     escrow::drain(client, item)?;
     lock_or_create(client, item)?;
@@ -119,7 +121,7 @@ pub(crate) fn configure_item(
         },
     )?;
     if let Some(change) = changed {
-        setting_changed(client, item, &change)?;
+        setting_changed(client, item, &change, reason)?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use pgrx::spi::SpiClient;
 
 use crate::domain::escrow;
 use crate::domain::expiry;
-use crate::domain::items::{Item, item_salable};
+use crate::domain::items::{Item, item_salable, sku_salable};
 use crate::errors::ApiResult;
 
 /// Which try of `take_or_fail` a take is.
@@ -50,12 +50,14 @@ pub(crate) fn take_or_fail<T>(
         }
         salable = item_salable(client, item)?;
     }
+    // Only on the way to a refusal: what the sku has at its other locations, for the hint.
+    let elsewhere = sku_salable(client, &item.sku)?.saturating_sub(salable.unwrap_or(0));
     Err(match salable {
-        None => InventoryError::unknown_item(&item.sku, &item.location),
+        None => InventoryError::unknown_item(&item.sku, &item.location, elsewhere),
         Some(units) if units >= quantity => {
             InventoryError::lapsed_holds_locked(&item.sku, &item.location, quantity, units)
         }
-        Some(units) => InventoryError::insufficient_stock(&item.sku, &item.location, quantity, units),
+        Some(units) => InventoryError::insufficient_stock(&item.sku, &item.location, quantity, units, elsewhere),
     }
     .into())
 }

@@ -2,8 +2,8 @@
 //! acknowledge, extend, update_quantity. Each locks the reservation, asks the core's state
 //! machine, and writes the step it decides.
 
+use inventory_reservation_core::InventoryError;
 use inventory_reservation_core::state::{self, Action, ReservationState, Shipment, Step};
-use inventory_reservation_core::{InventoryError, validate};
 use pgrx::datum::{Interval, TimestampWithTimeZone, Uuid};
 use pgrx::pg_sys;
 use pgrx::spi::SpiClient;
@@ -18,40 +18,47 @@ use crate::worker::registry;
 statement! {
     /// Lock a reservation and read what a transition needs.
     struct LockReservation { id: Uuid }
-    = "SELECT sku, location, quantity, state, COALESCE(expires_at <= statement_timestamp(), false) AS lapsed
+    = "SELECT sku, location, quantity, state, COALESCE(expires_at <= statement_timestamp(), false) AS lapsed, version
          FROM inventory.reservation WHERE id = $id FOR UPDATE";
 }
 
 statement! {
     /// Move an active hold to another active state (confirmed, acknowledged), which has no
     /// deadline, and log `event`.
-    struct AdvanceHold<'a> { id: Uuid, state: &'a str, event: &'a str }
+    struct AdvanceHold<'a> { id: Uuid, state: &'a str, event: &'a str, reason: Option<&'a str> }
     = "WITH moved AS (
-              UPDATE inventory.reservation SET state = $state, expires_at = NULL, updated_at = statement_timestamp()
+              UPDATE inventory.reservation
+                 SET state = $state, expires_at = NULL, version = version + 1, updated_at = statement_timestamp()
                WHERE id = $id
               RETURNING id, sku, location, quantity)
-          INSERT INTO inventory.log (sku, reservation_id, location, event, quantity)
-          SELECT sku, id, location, $event, quantity FROM moved";
+          INSERT INTO inventory.log (sku, reservation_id, location, event, quantity, reason)
+          SELECT sku, id, location, $event, quantity, $reason FROM moved";
 }
 
 statement! {
-    /// A new deadline, `ttl` from now; returns it.
-    struct ExtendHold { id: Uuid, ttl: Interval }
+    /// A new deadline, `expires_at` or else `ttl` from now; returns it.
+    struct ExtendHold<'a> {
+        id: Uuid,
+        ttl: Option<Interval>,
+        expires_at: Option<TimestampWithTimeZone>,
+        reason: Option<&'a str>,
+    }
     = "WITH moved AS (
               UPDATE inventory.reservation
-                 SET expires_at = statement_timestamp() + $ttl, updated_at = statement_timestamp()
+                 SET expires_at = COALESCE($expires_at, statement_timestamp() + $ttl), version = version + 1,
+                     updated_at = statement_timestamp()
                WHERE id = $id
               RETURNING id, sku, location, quantity, expires_at),
           logged AS (
               INSERT INTO inventory.log (sku, reservation_id, location, event, quantity, reason)
-              SELECT sku, id, location, 'extend', quantity, 'until ' || expires_at FROM moved)
+              SELECT sku, id, location, 'extend', quantity, concat_ws('; ', 'until ' || expires_at, $reason) FROM moved)
           SELECT expires_at FROM moved";
 }
 
 statement! {
     /// Change a hold's quantity by `delta` (which may be negative), checking salable stock
     /// when it grows. No row when the item cannot take the increase.
-    struct ResizeHold<'a> { id: Uuid, sku: &'a str, location: &'a str, delta: i64 }
+    struct ResizeHold<'a> { id: Uuid, sku: &'a str, location: &'a str, delta: i64, reason: Option<&'a str> }
     = "WITH item AS (
               UPDATE inventory.stock
                  SET held = held + $delta, updated_at = statement_timestamp()
@@ -59,12 +66,14 @@ statement! {
                  AND ($delta <= 0 OR NOT manage_stock OR backorders OR GREATEST(on_hand - held, 0) - safety_stock >= $delta)
               RETURNING 1),
           resized AS (
-              UPDATE inventory.reservation SET quantity = quantity + $delta, updated_at = statement_timestamp()
+              UPDATE inventory.reservation
+                 SET quantity = quantity + $delta, version = version + 1, updated_at = statement_timestamp()
                WHERE id = $id AND EXISTS (SELECT 1 FROM item)
               RETURNING id, sku, location, quantity),
           logged AS (
               INSERT INTO inventory.log (sku, reservation_id, location, event, quantity, reason)
-              SELECT sku, id, location, 'update_quantity', $delta, 'now ' || quantity FROM resized)
+              SELECT sku, id, location, 'update_quantity', $delta, concat_ws('; ', 'now ' || quantity, $reason)
+                FROM resized)
           SELECT quantity FROM resized";
 }
 
@@ -72,9 +81,10 @@ statement! {
     /// Part of a hold ships (`quantity` units, fewer than it holds): they leave the hold, held
     /// and on_hand (never below zero, as a whole commit); the rest stays held as it was. Logged
     /// as a commit of the units shipped.
-    struct CommitPart { id: Uuid, quantity: i64 }
+    struct CommitPart<'a> { id: Uuid, quantity: i64, reason: Option<&'a str> }
     = "WITH shipped AS (
-              UPDATE inventory.reservation SET quantity = quantity - $quantity, updated_at = statement_timestamp()
+              UPDATE inventory.reservation
+                 SET quantity = quantity - $quantity, version = version + 1, updated_at = statement_timestamp()
                WHERE id = $id
               RETURNING id, sku, location, quantity),
           item AS (
@@ -84,7 +94,8 @@ statement! {
                 FROM shipped p
                WHERE s.sku = p.sku AND s.location = p.location)
           INSERT INTO inventory.log (sku, reservation_id, location, event, quantity, reason)
-          SELECT sku, id, location, 'commit', $quantity, 'partial; ' || quantity || ' still held' FROM shipped";
+          SELECT sku, id, location, 'commit', $quantity, concat_ws('; ', 'partial', quantity || ' still held', $reason)
+            FROM shipped";
 }
 
 /// Ending a hold: set `state`, give its units back to the item (and take them off on_hand
@@ -94,7 +105,8 @@ macro_rules! end_hold {
     ($cond:literal) => {
         concat!(
             "WITH ended AS (
-              UPDATE inventory.reservation SET state = $state, updated_at = statement_timestamp()
+              UPDATE inventory.reservation
+                 SET state = $state, version = version + 1, updated_at = statement_timestamp()
                WHERE id = $id ",
             $cond,
             "
@@ -127,10 +139,12 @@ statement! {
 
 statement! {
     /// release and commit in one statement: end the hold if it is stored in one of the states
-    /// `from` (core `ends_hold`) and, when reserved, its deadline has not passed. No row
-    /// otherwise; the caller then locks the reservation and decides.
-    struct EndActiveHold<'a> { ending: Ending<'a>, from: Vec<&'a str> }
-    = end_hold!("AND state = ANY ($from) AND (state <> 'reserved' OR expires_at > statement_timestamp())");
+    /// `from` (core `ends_hold`), when reserved its deadline has not passed, and it is at the
+    /// expected version if one is given. No row otherwise; the caller then locks the
+    /// reservation and decides.
+    struct EndActiveHold<'a> { ending: Ending<'a>, from: Vec<&'a str>, expected_version: Option<i64> }
+    = end_hold!("AND state = ANY ($from) AND (state <> 'reserved' OR expires_at > statement_timestamp())
+                 AND ($expected_version::bigint IS NULL OR version = $expected_version)");
 }
 
 /// A reservation as a transition sees it, locked for the rest of the transaction.
@@ -140,6 +154,7 @@ struct Locked {
     quantity: i64,
     state: ReservationState,
     lapsed: bool,
+    version: i64,
 }
 
 fn lock_reservation(client: &mut SpiClient<'_>, id: Uuid) -> ApiResult<Locked> {
@@ -154,9 +169,10 @@ fn lock_reservation(client: &mut SpiClient<'_>, id: Uuid) -> ApiResult<Locked> {
             row.get::<i64>(3)?,
             row.get::<String>(4)?,
             row.get::<bool>(5)?,
+            row.get::<i64>(6)?,
         )))
     })?;
-    let (sku, location, quantity, state_name, lapsed) =
+    let (sku, location, quantity, state_name, lapsed, version) =
         row.ok_or_else(|| InventoryError::unknown_reservation(&id.to_string()))?;
     let state = state_name
         .as_deref()
@@ -171,43 +187,55 @@ fn lock_reservation(client: &mut SpiClient<'_>, id: Uuid) -> ApiResult<Locked> {
         quantity: quantity.unwrap_or_default(),
         state,
         lapsed: lapsed.unwrap_or(false),
+        version: version.unwrap_or_default(),
     })
 }
 
-/// Lock reservation `id` and decide `action` on it (a release of a lapsed hold records its
-/// expiry; the other actions refuse it). `apply` notifies listeners itself when it changes
-/// what the item can sell (see `events`).
+/// What a caller asks of one reservation: the action, its reason for the log, and the
+/// version it decided on, if it names one.
+#[derive(Clone, Copy)]
+pub(crate) struct Request<'a> {
+    pub id: Uuid,
+    pub action: Action,
+    pub reason: Option<&'a str>,
+    pub expected_version: Option<i64>,
+}
+
+/// Lock the reservation and decide the action on it (a release of a lapsed hold records its
+/// expiry; the other actions refuse it). A stale expected version refuses before anything
+/// else. `apply` notifies listeners itself when it changes what the item can sell (see
+/// `events`).
 fn with_decision<R>(
     client: &mut SpiClient<'_>,
-    id: Uuid,
-    action: Action,
+    request: Request<'_>,
     apply: impl FnOnce(&mut SpiClient<'_>, &Locked, Step) -> ApiResult<R>,
 ) -> ApiResult<R> {
-    let r = lock_reservation(client, id)?;
-    let step = state::decide(r.state, r.lapsed, action).map_err(|i| i.into_error())?;
+    let r = lock_reservation(client, request.id)?;
+    if let Some(expected) = request.expected_version
+        && expected != r.version
+    {
+        return Err(InventoryError::stale_version(expected, r.version).into());
+    }
+    let step = state::decide(r.state, r.lapsed, request.action).map_err(|i| i.into_error())?;
     apply(client, &r, step)
 }
 
-/// Release, commit, confirm or acknowledge reservation `id`; true when it changed now, false
-/// on a repeat.
-pub(crate) fn transition(
-    client: &mut SpiClient<'_>,
-    id: Uuid,
-    action: Action,
-    reason: Option<&str>,
-) -> ApiResult<bool> {
-    validate::optional_reason("reason", reason)?;
+/// Release, commit, confirm or acknowledge a reservation; true when it changed now, false on
+/// a repeat.
+pub(crate) fn transition(client: &mut SpiClient<'_>, request: Request<'_>) -> ApiResult<bool> {
+    let Request { action, reason, .. } = request;
     if let Some((from, to)) = state::ends_hold(action)
-        && end_active_hold(client, id, from, to, action, reason)?
+        && end_active_hold(client, request, from, to)?
     {
         return Ok(true);
     }
-    with_decision(client, id, action, |client, r, step| match step {
+    with_decision(client, request, |client, r, step| match step {
         Step::To(next @ (ReservationState::Confirmed | ReservationState::Acknowledged)) => {
             let advance = AdvanceHold {
                 id: r.id,
                 state: next.as_str(),
                 event: action.as_str(),
+                reason,
             };
             store::run(client, advance)?;
             Ok(true)
@@ -226,19 +254,19 @@ pub(crate) fn transition(
     })
 }
 
-/// The common case of release and commit, in one statement: the hold is active, so it ends
-/// now. False when it is not (or not found): the caller then locks it and decides.
+/// The common case of release and commit, in one statement: the hold is active (and at the
+/// expected version), so it ends now. False when it is not (or not found): the caller then
+/// locks it and decides.
 fn end_active_hold(
     client: &mut SpiClient<'_>,
-    id: Uuid,
+    request: Request<'_>,
     from: &[ReservationState],
     to: ReservationState,
-    action: Action,
-    reason: Option<&str>,
 ) -> ApiResult<bool> {
     let ended = EndActiveHold {
-        ending: ending(id, to, action, reason),
+        ending: ending(request.id, to, request.action, request.reason),
         from: from.iter().map(|s| s.as_str()).collect(),
+        expected_version: request.expected_version,
     };
     let item = store::exec(client, ended, |rows| {
         if rows.is_empty() {
@@ -282,12 +310,20 @@ fn end_hold(
 
 /// commit(reservation, quantity): `quantity` units shipped; the rest stays held in the same
 /// state, with the same deadline. All of it is a commit of the whole hold.
-pub(crate) fn commit_part(client: &mut SpiClient<'_>, id: Uuid, quantity: i64) -> ApiResult<bool> {
-    with_decision(client, id, Action::Commit, |client, r, step| match step {
+pub(crate) fn commit_part(client: &mut SpiClient<'_>, request: Request<'_>, quantity: i64) -> ApiResult<bool> {
+    let reason = request.reason;
+    with_decision(client, request, |client, r, step| match step {
         Step::To(next @ ReservationState::Committed) => {
             match state::shipment(r.quantity, quantity)? {
-                Shipment::All => end_hold(client, r.id, next, Action::Commit, None)?,
-                Shipment::Part => store::run(client, CommitPart { id: r.id, quantity })?,
+                Shipment::All => end_hold(client, r.id, next, Action::Commit, reason)?,
+                Shipment::Part => store::run(
+                    client,
+                    CommitPart {
+                        id: r.id,
+                        quantity,
+                        reason,
+                    },
+                )?,
             }
             salable_changed(client, &r.item.sku, &r.item.location)?;
             Ok(true)
@@ -300,10 +336,23 @@ pub(crate) fn commit_part(client: &mut SpiClient<'_>, id: Uuid, quantity: i64) -
     })
 }
 
-/// extend(reservation, ttl): a new deadline `ttl` from now; returns it.
-pub(crate) fn extend(client: &mut SpiClient<'_>, id: Uuid, ttl: Interval) -> ApiResult<TimestampWithTimeZone> {
-    with_decision(client, id, Action::Extend, |client, r, _| {
-        let until = store::exec_one::<TimestampWithTimeZone, _>(client, ExtendHold { id: r.id, ttl })?
+/// extend(reservation, ttl or expires_at, exactly one, checked by the caller): the new
+/// deadline; returns it.
+pub(crate) fn extend(
+    client: &mut SpiClient<'_>,
+    request: Request<'_>,
+    ttl: Option<Interval>,
+    expires_at: Option<TimestampWithTimeZone>,
+) -> ApiResult<TimestampWithTimeZone> {
+    let reason = request.reason;
+    with_decision(client, request, |client, r, _| {
+        let extended = ExtendHold {
+            id: r.id,
+            ttl,
+            expires_at,
+            reason,
+        };
+        let until = store::exec_one::<TimestampWithTimeZone, _>(client, extended)?
             .ok_or_else(|| ApiError::Internal(format!("reservation {} vanished while locked", r.id)))?;
         registry::announce(unsafe { pg_sys::MyDatabaseId }, until.into());
         Ok(until)
@@ -312,8 +361,9 @@ pub(crate) fn extend(client: &mut SpiClient<'_>, id: Uuid, ttl: Interval) -> Api
 
 /// update_quantity(reservation, quantity): hold more (checked against salable stock) or
 /// fewer units; on_hand is unchanged. False when the quantity is already that.
-pub(crate) fn update_quantity(client: &mut SpiClient<'_>, id: Uuid, quantity: i64) -> ApiResult<bool> {
-    with_decision(client, id, Action::UpdateQuantity, |client, r, _| {
+pub(crate) fn update_quantity(client: &mut SpiClient<'_>, request: Request<'_>, quantity: i64) -> ApiResult<bool> {
+    let reason = request.reason;
+    with_decision(client, request, |client, r, _| {
         let delta = quantity - r.quantity;
         if delta == 0 {
             return Ok(false);
@@ -324,6 +374,7 @@ pub(crate) fn update_quantity(client: &mut SpiClient<'_>, id: Uuid, quantity: i6
                 sku: &r.item.sku,
                 location: &r.item.location,
                 delta,
+                reason,
             };
             Ok(store::exec_one::<i64, _>(c, resize)?)
         })?;

@@ -517,7 +517,7 @@ mod tests {
         );
         assert_eq!(
             error_of(&format!("SELECT inventory.extend('{id}', NULL)")),
-            "22004: ttl must not be NULL"
+            "22004: ttl and expires_at are both NULL"
         );
     }
 
@@ -616,12 +616,17 @@ mod tests {
             error_of("SELECT inventory.set_channel(NULL)"),
             "22004: channel must not be NULL"
         );
+        // NULL leaves a rule as it is; a new channel reserves.
+        Spi::run("SELECT inventory.set_channel('x', NULL)").unwrap();
+        assert!(one::<bool>(
+            "SELECT reserve FROM inventory.channels WHERE channel = 'x'"
+        ));
         assert_eq!(
-            error_of("SELECT inventory.set_channel('x', NULL)"),
-            "22004: reserve must not be NULL"
+            error_of("SELECT inventory.set_channel('x', true, '-1 day')"),
+            "22023: default_ttl must be a positive interval"
         );
         assert_eq!(
-            error_of("SELECT inventory.set_channel('x', true, '0 days')"),
+            error_of("SELECT inventory.set_channel('x', true, '1 mon -29 days')"),
             "22023: default_ttl must be a positive interval"
         );
     }

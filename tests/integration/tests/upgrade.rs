@@ -85,8 +85,67 @@ fn update_from_0_6_0_keeps_live_reservations() {
     update_keeps_live_reservations("0.6.0");
 }
 
+#[test]
+fn update_from_0_7_0_keeps_live_reservations() {
+    update_keeps_live_reservations("0.7.0");
+}
+
+/// 0.8.0 replaces functions whose parameter lists grew (a list cannot change in place): the
+/// grants a shop gave on the old ones pass to the new ones, and nothing else gains any.
+#[test]
+fn update_to_0_8_0_keeps_the_grants_of_replaced_functions() {
+    let name = "inventory_upgrade_grants";
+    let mut db = fresh_database(name);
+    db.batch_execute(
+        "DROP ROLE IF EXISTS inventory_grants_app;
+         CREATE ROLE inventory_grants_app;
+         CREATE EXTENSION inventory_reservation VERSION '0.7.0';
+         GRANT EXECUTE ON FUNCTION inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz),
+                                   inventory.commit(uuid) TO inventory_grants_app;
+         GRANT EXECUTE ON FUNCTION inventory.release(uuid, text) TO inventory_grants_app WITH GRANT OPTION;
+         ALTER EXTENSION inventory_reservation UPDATE TO '0.8.0';",
+    )
+    .unwrap();
+    let granted: Vec<String> = db
+        .query(
+            "SELECT p.oid::regprocedure::text || CASE WHEN a.is_grantable THEN ' (with grant option)' ELSE '' END
+               FROM pg_proc p CROSS JOIN LATERAL aclexplode(p.proacl) a
+              WHERE p.pronamespace = 'inventory'::regnamespace
+                AND a.grantee = 'inventory_grants_app'::regrole
+              ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(
+        granted,
+        [
+            "inventory.commit(uuid,text,bigint)",
+            "inventory.release(uuid,text,bigint) (with grant option)",
+            "inventory.reserve(text,bigint,interval,text,text,text,text,jsonb,timestamp with time zone,text)",
+        ]
+    );
+    let public: i64 = db
+        .query_one(
+            "SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'inventory'::regnamespace
+                AND has_function_privilege('public', p.oid, 'EXECUTE')",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(public, 0, "no function is executable by PUBLIC");
+    drop(db);
+    let mut admin = connect_to("postgres");
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
+    admin.batch_execute("DROP ROLE inventory_grants_app").unwrap();
+}
+
 /// Every release before this one.
-const EARLIER_RELEASES: [&str; 6] = ["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0", "0.6.0"];
+const EARLIER_RELEASES: [&str; 7] = ["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0", "0.6.0", "0.7.0"];
 
 /// For the duration of a test: the worker's naptime, so that it sweeps while an update runs,
 /// and the deadlock timeout, so that a waiter checks for a cycle 10 ms after it starts waiting

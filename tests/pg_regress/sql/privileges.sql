@@ -4,10 +4,11 @@ CREATE ROLE inventory_test_app;
 CREATE ROLE inventory_test_report;
 GRANT USAGE ON SCHEMA inventory TO inventory_test_app, inventory_test_report;
 GRANT EXECUTE ON FUNCTION
-    inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz),
+    inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz, text),
     inventory.reserve_many(jsonb, interval, text, text, text, timestamptz),
-    inventory.release(uuid, text), inventory.commit(uuid), inventory.confirm(uuid),
-    inventory.acknowledge(uuid), inventory.extend(uuid, interval), inventory.update_quantity(uuid, bigint),
+    inventory.release(uuid, text, bigint), inventory.commit(uuid, text, bigint), inventory.confirm(uuid, text, bigint),
+    inventory.acknowledge(uuid, text, bigint), inventory.extend(uuid, interval, timestamptz, text, bigint),
+    inventory.update_quantity(uuid, bigint, text, bigint),
     inventory.salable_qty(text, text), inventory.is_salable(text, bigint, text)
   TO inventory_test_app;
 GRANT SELECT ON inventory.stock_levels, inventory.reservations TO inventory_test_app;

@@ -49,7 +49,7 @@ CREATE ROLE inventory_test_shop;
 CREATE ROLE inventory_test_clerk;
 CREATE ROLE inventory_test_maintenance;
 GRANT USAGE ON SCHEMA inventory TO inventory_test_shop, inventory_test_maintenance;
-GRANT EXECUTE ON FUNCTION inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz)
+GRANT EXECUTE ON FUNCTION inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz, text)
   TO inventory_test_shop;
 GRANT EXECUTE ON FUNCTION inventory.reconcile() TO inventory_test_maintenance;
 CREATE FUNCTION public.inventory_test_place(sku text) RETURNS uuid
@@ -65,11 +65,11 @@ SELECT event, quantity, actor FROM inventory.reservation_log WHERE sku = 'sec-M3
 -- A database not yet updated to 0.7.0 still declares the functions SECURITY DEFINER, so
 -- PostgreSQL has switched to the owner before the function runs: the log then names the
 -- session's role, as 0.6.0 did, not the owner.
-ALTER FUNCTION inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz) SECURITY DEFINER;
+ALTER FUNCTION inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz, text) SECURITY DEFINER;
 SET ROLE inventory_test_shop;
 SELECT inventory.reserve('sec-M3', 1) IS NOT NULL AS placed;
 RESET ROLE;
-ALTER FUNCTION inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz) SECURITY INVOKER;
+ALTER FUNCTION inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz, text) SECURITY INVOKER;
 SELECT event, quantity, actor FROM inventory.reservation_log WHERE sku = 'sec-M3' ORDER BY id DESC LIMIT 1;
 -- reconcile logs its corrections as the role that ran it.
 UPDATE inventory.stock SET held = held + 1 WHERE sku = 'sec-M3';
