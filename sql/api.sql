@@ -8,7 +8,8 @@
 -- (pg_catalog, pg_temp) for the call, so a caller's objects can never stand in for the ones
 -- the functions use (src/fmgr.rs). Doing the switch in the function lets it note the calling
 -- role first: the log records it (inventory.caller()), not the owner the functions run as.
--- The SQL and PL/pgSQL functions are SECURITY DEFINER with the same pinned search_path.
+-- verify() (SQL) is SECURITY DEFINER with the same pinned search_path; reconcile_items()
+-- (PL/pgSQL) is granted to no one and runs only inside reconcile(), as the owner.
 
 ---------------------------------------------------------------------------------------
 -- Views. "Exact at read time": a reserved hold past its deadline counts as expired here
@@ -145,17 +146,12 @@ AS 'MODULE_PATHNAME', 'inventory_release';
 COMMENT ON FUNCTION inventory.release(uuid, text, bigint) IS
   'Cancel a reservation and give its units back. True if released now; false if it was already released or expired (a duplicate cancel is harmless). IR004 after commit; IR006 when expected_version is given and stale.';
 
-CREATE FUNCTION inventory.commit(reservation uuid, reason text DEFAULT NULL, expected_version bigint DEFAULT NULL)
+CREATE FUNCTION inventory.commit(reservation uuid, quantity bigint DEFAULT NULL, reason text DEFAULT NULL,
+                                 expected_version bigint DEFAULT NULL)
 RETURNS boolean LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'inventory_commit';
-COMMENT ON FUNCTION inventory.commit(uuid, text, bigint) IS
-  'The order shipped or went to fulfilment: on_hand drops by the quantity and the hold ends. True once, false on a repeat; IR004 for a released or expired reservation; IR006 when expected_version is given and stale.';
-
-CREATE FUNCTION inventory.commit(reservation uuid, quantity bigint, reason text DEFAULT NULL, expected_version bigint DEFAULT NULL)
-RETURNS boolean LANGUAGE c VOLATILE
-AS 'MODULE_PATHNAME', 'inventory_commit_part';
 COMMENT ON FUNCTION inventory.commit(uuid, bigint, text, bigint) IS
-  'Part of the order shipped: quantity units leave on_hand and the hold; the rest stays held, in the same state and with the same deadline. All of it is the same as commit(reservation). Logged as commit with the units shipped. True when units shipped, false if the hold was already committed; 22023 for more units than it holds, IR004 for a released, expired or lapsed reservation, IR006 when expected_version is given and stale. Not idempotent without expected_version: a retried call ships again.';
+  'The order shipped or went to fulfilment. Without quantity (or with all of it): on_hand drops by the hold''s quantity and the hold ends; true once, false on a repeat. With fewer units: they leave on_hand and the hold, the rest stays held in the same state with the same deadline, logged as a commit of the units shipped; not idempotent without expected_version (a retried call ships again). 22023 for more units than it holds; IR004 for a released or expired reservation; IR006 when expected_version is given and stale.';
 
 CREATE FUNCTION inventory.confirm(reservation uuid, reason text DEFAULT NULL, expected_version bigint DEFAULT NULL)
 RETURNS boolean LANGUAGE c VOLATILE

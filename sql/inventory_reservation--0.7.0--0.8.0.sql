@@ -3,14 +3,17 @@
 -- - reservation.version (optimistic concurrency) and reservation.line_ref, also in the view
 --   inventory.reservations.
 -- - New trailing parameters: reason and expected_version on every transition, expires_at on
---   extend, line_ref on reserve, reason on set_channel, configure_item and set_buckets. A
+--   extend, line_ref on reserve, reason on set_channel, configure_item and set_buckets; the
+--   two commit functions become one, commit(reservation, quantity DEFAULT NULL, ...). A
 --   function's parameter list cannot change in place, so each is dropped and created again;
---   the grants it had are given to the new one.
+--   the grants it had are given to the new one, and not recorded as the extension's own
+--   (pg_init_privs), so that pg_dump keeps dumping them.
 -- - Changed defaults: set_channel's reserve (NULL: leave as it is), extend's ttl and
 --   expire_stale's batch_size (NULL: the setting inventory.expire_batch_size).
 -- - prune_log is a C function; worker_status() and wake_worker() are no longer STRICT.
--- Install the 0.8.0 library, then run this at once: the library writes the new columns, so
--- until then its writes and the worker's sweeps fail with 42703 (reads keep working).
+-- Install the 0.8.0 library, restart the server, then run this at once in each database: the
+-- library writes the new columns, so until then its writes and the worker's sweeps fail with
+-- 42703 (reads keep working).
 -- Tested in tests/integration/tests/upgrade.rs against a fresh install of 0.8.0.
 
 \echo Use "ALTER EXTENSION inventory_reservation UPDATE" to load this file. \quit
@@ -50,7 +53,7 @@ BEGIN
     FOR pair IN SELECT * FROM (VALUES
         ('inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz)', 'inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz, text)'),
         ('inventory.release(uuid, text)', 'inventory.release(uuid, text, bigint)'),
-        ('inventory.commit(uuid)', 'inventory.commit(uuid, text, bigint)'),
+        ('inventory.commit(uuid)', 'inventory.commit(uuid, bigint, text, bigint)'),
         ('inventory.commit(uuid, bigint)', 'inventory.commit(uuid, bigint, text, bigint)'),
         ('inventory.confirm(uuid)', 'inventory.confirm(uuid, text, bigint)'),
         ('inventory.acknowledge(uuid)', 'inventory.acknowledge(uuid, text, bigint)'),
@@ -111,17 +114,12 @@ AS 'MODULE_PATHNAME', 'inventory_release';
 COMMENT ON FUNCTION inventory.release(uuid, text, bigint) IS
   'Cancel a reservation and give its units back. True if released now; false if it was already released or expired (a duplicate cancel is harmless). IR004 after commit; IR006 when expected_version is given and stale.';
 
-CREATE FUNCTION inventory.commit(reservation uuid, reason text DEFAULT NULL, expected_version bigint DEFAULT NULL)
+CREATE FUNCTION inventory.commit(reservation uuid, quantity bigint DEFAULT NULL, reason text DEFAULT NULL,
+                                 expected_version bigint DEFAULT NULL)
 RETURNS boolean LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'inventory_commit';
-COMMENT ON FUNCTION inventory.commit(uuid, text, bigint) IS
-  'The order shipped or went to fulfilment: on_hand drops by the quantity and the hold ends. True once, false on a repeat; IR004 for a released or expired reservation; IR006 when expected_version is given and stale.';
-
-CREATE FUNCTION inventory.commit(reservation uuid, quantity bigint, reason text DEFAULT NULL, expected_version bigint DEFAULT NULL)
-RETURNS boolean LANGUAGE c VOLATILE
-AS 'MODULE_PATHNAME', 'inventory_commit_part';
 COMMENT ON FUNCTION inventory.commit(uuid, bigint, text, bigint) IS
-  'Part of the order shipped: quantity units leave on_hand and the hold; the rest stays held, in the same state and with the same deadline. All of it is the same as commit(reservation). Logged as commit with the units shipped. True when units shipped, false if the hold was already committed; 22023 for more units than it holds, IR004 for a released, expired or lapsed reservation, IR006 when expected_version is given and stale. Not idempotent without expected_version: a retried call ships again.';
+  'The order shipped or went to fulfilment. Without quantity (or with all of it): on_hand drops by the hold''s quantity and the hold ends; true once, false on a repeat. With fewer units: they leave on_hand and the hold, the rest stays held in the same state with the same deadline, logged as a commit of the units shipped; not idempotent without expected_version (a retried call ships again). 22023 for more units than it holds; IR004 for a released or expired reservation; IR006 when expected_version is given and stale.';
 
 CREATE FUNCTION inventory.confirm(reservation uuid, reason text DEFAULT NULL, expected_version bigint DEFAULT NULL)
 RETURNS boolean LANGUAGE c VOLATILE
@@ -192,12 +190,38 @@ COMMENT ON FUNCTION inventory.wake_worker() IS
 COMMENT ON VIEW inventory.worker_status IS
   'What the background worker does in this database. state = ''not preloaded'' means no worker: schedule SELECT inventory.expire_stale() instead.';
 
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA inventory FROM PUBLIC;
+-- As in a fresh install, nothing new is executable by PUBLIC.
+REVOKE ALL ON FUNCTION
+    inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz, text),
+    inventory.release(uuid, text, bigint),
+    inventory.commit(uuid, bigint, text, bigint),
+    inventory.confirm(uuid, text, bigint),
+    inventory.acknowledge(uuid, text, bigint),
+    inventory.extend(uuid, interval, timestamptz, text, bigint),
+    inventory.update_quantity(uuid, bigint, text, bigint),
+    inventory.expire_stale(integer),
+    inventory.set_channel(text, boolean, interval, text),
+    inventory.configure_item(text, text, boolean, boolean, bigint, text),
+    inventory.set_buckets(text, integer, text, text),
+    inventory.prune_log(interval)
+  FROM PUBLIC;
+
+-- The grants of the replaced functions, on their successors. GRANT in an extension script
+-- records the new ACL as the extension's initial privileges (pg_init_privs), which pg_dump
+-- leaves out; put back what a fresh install records, so that pg_dump still dumps them.
 DO $$
 DECLARE
     grants text := pg_catalog.current_setting('inventory_reservation.upgrade_grants');
+    initial pg_catalog.pg_init_privs[];
 BEGIN
-    IF grants <> '' THEN
-        EXECUTE grants;
+    IF grants = '' THEN
+        RETURN;
     END IF;
+    SELECT pg_catalog.array_agg(i) INTO initial
+      FROM pg_catalog.pg_init_privs i JOIN pg_catalog.pg_proc p ON p.oid = i.objoid
+     WHERE i.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND p.pronamespace = 'inventory'::pg_catalog.regnamespace;
+    EXECUTE grants;
+    UPDATE pg_catalog.pg_init_privs i SET initprivs = s.initprivs
+      FROM pg_catalog.unnest(initial) s
+     WHERE i.objoid = s.objoid AND i.classoid = s.classoid AND i.objsubid = s.objsubid;
 END $$;

@@ -121,7 +121,7 @@ impl InventoryError {
         .with_detail(format!("Requested {requested}, salable {salable}."))
         .with_hint(if elsewhere > 0 {
             format!(
-                "Other locations of the sku have {elsewhere} salable units (inventory.stock_levels lists them); pass location => to take from one."
+                "Other locations of the sku have {elsewhere} salable units (inventory.stock_levels lists them); a hold there names its location."
             )
         } else {
             "Ask for fewer units, or add stock with inventory.adjust_on_hand() or set_on_hand().".to_owned()
@@ -136,7 +136,7 @@ impl InventoryError {
         )
         .with_hint(if elsewhere > 0 {
             format!(
-                "The sku has {elsewhere} salable units at other locations (inventory.stock_levels lists them); pass location => to take from one."
+                "The sku has {elsewhere} salable units at other locations (inventory.stock_levels lists them); a hold there names its location."
             )
         } else {
             "Create it with inventory.set_on_hand(sku, quantity, location).".to_owned()

@@ -84,7 +84,12 @@ fn parse_line(name: &str, element: &Value) -> Result<Line> {
     let quantity = match fields.get("quantity") {
         None | Some(Value::Null) => return Err(missing(name, "quantity")),
         Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
-            InventoryError::invalid_argument(&format!("{name}.quantity"), format!("must be a whole number, not {n}"))
+            let why = if n.is_f64() {
+                format!("must be a whole number, not {n}")
+            } else {
+                format!("{n} is out of range")
+            };
+            InventoryError::invalid_argument(&format!("{name}.quantity"), why)
         })?,
         Some(other) => {
             return Err(InventoryError::invalid_argument(

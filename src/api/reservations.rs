@@ -8,7 +8,7 @@ use pgrx::datum::{TimestampWithTimeZone, Uuid};
 use pgrx::prelude::*;
 
 use crate::api::args::{
-    AcknowledgeArgs, CommitArgs, CommitPartArgs, ConfirmArgs, ExtendArgs, ReleaseArgs, ReserveArgs, UpdateQuantityArgs,
+    AcknowledgeArgs, CommitArgs, ConfirmArgs, ExtendArgs, ReleaseArgs, ReserveArgs, UpdateQuantityArgs,
 };
 use crate::domain::holds::{HoldOptions, RequestedOptions};
 use crate::domain::items::Item;
@@ -21,7 +21,9 @@ use crate::ttl;
 sql_function!(pg_finfo_inventory_reserve, inventory_reserve, reserve);
 sql_function!(pg_finfo_inventory_release, inventory_release, release);
 sql_function!(pg_finfo_inventory_commit, inventory_commit, commit);
-sql_function!(pg_finfo_inventory_commit_part, inventory_commit_part, commit_part);
+// The symbol of commit(reservation, quantity) before 0.8.0, which databases not yet updated
+// still call; its arguments are the first two of commit's.
+sql_function!(pg_finfo_inventory_commit_part, inventory_commit_part, commit);
 sql_function!(pg_finfo_inventory_confirm, inventory_confirm, confirm);
 sql_function!(pg_finfo_inventory_acknowledge, inventory_acknowledge, acknowledge);
 sql_function!(pg_finfo_inventory_extend, inventory_extend, extend);
@@ -68,21 +70,19 @@ fn release(args: &Args) -> ApiResult<bool> {
     Spi::connect_mut(|client| transitions::transition(client, request))
 }
 
-/// inventory.commit(reservation, reason, expected_version): shipped; the units leave on_hand
-/// and the hold ends.
+/// inventory.commit(reservation, quantity, reason, expected_version): shipped; without a
+/// quantity (or with all of it) the units leave on_hand and the hold ends, with fewer the rest
+/// stays held.
 fn commit(args: &Args) -> ApiResult<bool> {
     let a = CommitArgs::read(args)?;
     let request = request(a.reservation, Action::Commit, a.reason.as_deref(), a.expected_version)?;
-    Spi::connect_mut(|client| transitions::transition(client, request))
-}
-
-/// inventory.commit(reservation, quantity, reason, expected_version): `quantity` units
-/// shipped; the rest stays held.
-fn commit_part(args: &Args) -> ApiResult<bool> {
-    let a = CommitPartArgs::read(args)?;
-    let quantity = validate::positive_quantity("quantity", a.quantity)?;
-    let request = request(a.reservation, Action::Commit, a.reason.as_deref(), a.expected_version)?;
-    Spi::connect_mut(|client| transitions::commit_part(client, request, quantity))
+    match a.quantity {
+        None => Spi::connect_mut(|client| transitions::transition(client, request)),
+        Some(quantity) => {
+            let quantity = validate::positive_quantity("quantity", quantity)?;
+            Spi::connect_mut(|client| transitions::commit_part(client, request, quantity))
+        }
+    }
 }
 
 /// inventory.confirm(reservation, reason, expected_version): payment approved; the hold no

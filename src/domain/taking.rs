@@ -24,8 +24,8 @@ pub(crate) enum Attempt {
 /// read has the units, they sit in lapsed holds (still in the stored counters) or in buckets:
 /// expire the one, drain the other into the item and try once more. Errors with IR001 or IR002
 /// when the units are not there. A refusal is always backed by a consistent read in which
-/// fewer than `quantity` units were salable; a sold-out item refuses after that one read,
-/// writing nothing.
+/// fewer than `quantity` units were salable; a sold-out item refuses after that read and one
+/// of the sku's other locations (for the hint), writing nothing.
 ///
 /// When the second try fails too while a fresh read still has the units, they are in lapsed
 /// holds that another transaction has locked (a sweep's batch, a session idle in a

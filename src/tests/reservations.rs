@@ -351,12 +351,17 @@ mod tests {
             "22023: quantity must be greater than zero"
         );
         assert_eq!(
-            error_of(&format!("SELECT inventory.commit('{id}', NULL::bigint)")),
-            "22004: quantity must not be NULL"
-        );
-        assert_eq!(
             one::<String>("SELECT format('%s/%s/%s', on_hand, reserved, salable) FROM inventory.stock_levels"),
             "12/2/10"
+        );
+        // A NULL quantity is the whole hold (the default of commit's quantity).
+        let whole = one::<pgrx::Uuid>("SELECT inventory.reserve('A', 3)");
+        assert!(one::<bool>(&format!(
+            "SELECT inventory.commit('{whole}', NULL::bigint)"
+        )));
+        assert_eq!(
+            one::<String>("SELECT format('%s/%s/%s', on_hand, reserved, salable) FROM inventory.stock_levels"),
+            "9/2/7"
         );
         lapse_all();
         assert_eq!(

@@ -2,7 +2,7 @@
 //! live reservations: nothing is lost, the API works on the old rows, and the schema is the
 //! same as a fresh install of the new version.
 
-use inventory_reservation_tests::{Client, SqlState, connect_to, fresh_database};
+use inventory_reservation_tests::{Client, SqlState, connect_to, fresh_database, pg_program, server_port};
 
 /// Everything an install defines, as text, in a stable order: relations with their storage
 /// options, columns, constraints, indexes, view and function definitions, privileges,
@@ -122,10 +122,40 @@ fn update_to_0_8_0_keeps_the_grants_of_replaced_functions() {
     assert_eq!(
         granted,
         [
-            "inventory.commit(uuid,text,bigint)",
+            "inventory.commit(uuid,bigint,text,bigint)",
             "inventory.release(uuid,text,bigint) (with grant option)",
             "inventory.reserve(text,bigint,interval,text,text,text,text,jsonb,timestamp with time zone,text)",
         ]
+    );
+    // The grants are the database's, not the extension's initial privileges, so pg_dump
+    // dumps them: pg_init_privs names no application role, as after a fresh install.
+    let recorded: i64 = db
+        .query_one(
+            "SELECT count(*) FROM pg_init_privs i CROSS JOIN LATERAL aclexplode(i.initprivs) a
+              WHERE a.grantee = 'inventory_grants_app'::regrole",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        recorded, 0,
+        "the application's grants are not recorded as the extension's"
+    );
+    let dumped = std::process::Command::new(pg_program("pg_dump"))
+        .args([
+            "--schema-only",
+            "--port",
+            &server_port().to_string(),
+            "--host",
+            "127.0.0.1",
+        ])
+        .args(["--username", "postgres", name])
+        .output()
+        .unwrap();
+    let dump = String::from_utf8_lossy(&dumped.stdout);
+    assert!(
+        dump.contains("GRANT ALL ON FUNCTION inventory.reserve(") && dump.contains("TO inventory_grants_app"),
+        "pg_dump keeps the application's grants"
     );
     let public: i64 = db
         .query_one(

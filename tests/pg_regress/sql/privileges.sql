@@ -6,7 +6,7 @@ GRANT USAGE ON SCHEMA inventory TO inventory_test_app, inventory_test_report;
 GRANT EXECUTE ON FUNCTION
     inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz, text),
     inventory.reserve_many(jsonb, interval, text, text, text, timestamptz),
-    inventory.release(uuid, text, bigint), inventory.commit(uuid, text, bigint), inventory.confirm(uuid, text, bigint),
+    inventory.release(uuid, text, bigint), inventory.commit(uuid, bigint, text, bigint), inventory.confirm(uuid, text, bigint),
     inventory.acknowledge(uuid, text, bigint), inventory.extend(uuid, interval, timestamptz, text, bigint),
     inventory.update_quantity(uuid, bigint, text, bigint),
     inventory.salable_qty(text, text), inventory.is_salable(text, bigint, text)

@@ -25,7 +25,7 @@ SELECT event, quantity, reason FROM inventory.reservation_log WHERE sku = 'sf-MU
 SELECT inventory.reserve('sf-MUG', 2, line_ref => 'li-1') AS r \gset
 SELECT inventory.confirm(:'r', reason => 'paid by card');
 SELECT inventory.update_quantity(:'r', 3, reason => 'customer added one');
-SELECT inventory.commit(:'r', 1, reason => 'parcel 1 of 2');
+SELECT inventory.commit(:'r', '1', reason => 'parcel 1 of 2');   -- one commit: quantity, then reason
 SELECT inventory.commit(:'r', reason => 'parcel 2 of 2');
 SELECT event, quantity, reason FROM inventory.reservation_log WHERE reservation_id = :'r' ORDER BY id;
 SELECT inventory.configure_item('sf-MUG', safety_stock => 1, reason => 'display unit');
