@@ -1,7 +1,8 @@
--- The SQL surface of inventory_reservation: views, functions, comments, privileges.
--- Functions are C functions in the extension library (src/api/*.rs), verify() SQL and
--- reconcile_items() PL/pgSQL. None is STRICT: a NULL argument raises 22004 instead of
--- silently returning NULL (a parameter whose default is NULL takes NULL as "not given").
+-- The SQL surface of inventory_reservation that is not a C function: views, verify() (SQL),
+-- reconcile_items() (PL/pgSQL), comments, privileges. Each C function is declared beside
+-- its body in src/api/*.rs (extension_sql!, read by build.rs for its typed arguments); this
+-- file runs after all of them. No function is STRICT: a NULL argument raises 22004 instead
+-- of silently returning NULL (a parameter whose default is NULL takes NULL as "not given").
 --
 -- Privileges: application roles need EXECUTE and no rights on the tables at all. Each C
 -- function switches to its owner itself, as SECURITY DEFINER would, and pins search_path
@@ -71,149 +72,9 @@ COMMENT ON VIEW inventory.reservation_log IS
   'The append-only log, one row per action, with the caller''s reason where it gave one. Reservation events: reserve, release, commit, expire, confirm, acknowledge, extend, settle (quantity = units of the hold; for commit the units shipped, part of the hold when reason says partial), update_quantity (quantity = the change), skip (a channel that does not reserve; quantity = units not held). Stock events: set_on_hand, adjust_on_hand (quantity = change of on_hand), configure_item, reconcile (quantity = correction of held). Channel events: set_channel, with sku and location empty (they concern no item). actor is the role that called (inventory.caller()).';
 
 ---------------------------------------------------------------------------------------
--- Who acts: the role that called into the API, for the log.
+-- Who acts: the role that called into the API (inventory.caller(), src/api/caller.rs).
 
-CREATE FUNCTION inventory.caller() RETURNS text
-LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'inventory_caller';
-COMMENT ON FUNCTION inventory.caller() IS
-  'The role on whose behalf the API runs: current_user as the caller had it when it called the outermost inventory function under way (the caller''s own SECURITY DEFINER wrapper included), or current_user outside one. Default of inventory.log.actor.';
 ALTER TABLE inventory.log ALTER COLUMN actor SET DEFAULT inventory.caller();
-
----------------------------------------------------------------------------------------
--- Stock.
-
-CREATE FUNCTION inventory.set_on_hand(sku text, quantity bigint, location text DEFAULT 'default', reason text DEFAULT NULL)
-RETURNS bigint LANGUAGE c VOLATILE
-AS 'MODULE_PATHNAME', 'inventory_set_on_hand';
-COMMENT ON FUNCTION inventory.set_on_hand(text, bigint, text, text) IS
-  'Set the absolute on-hand quantity of (sku, location), as an ERP sync sends it; creates the item if new. Returns the new salable quantity. Logged as set_on_hand with the change.';
-
-CREATE FUNCTION inventory.adjust_on_hand(sku text, delta bigint, location text DEFAULT 'default', reason text DEFAULT NULL)
-RETURNS bigint LANGUAGE c VOLATILE
-AS 'MODULE_PATHNAME', 'inventory_adjust_on_hand';
-COMMENT ON FUNCTION inventory.adjust_on_hand(text, bigint, text, text) IS
-  'Add delta to on_hand (receipts, returns; negative for shrinkage); on_hand never goes below zero. Creates the item if new. Returns the new salable quantity.';
-
-CREATE FUNCTION inventory.salable_qty(sku text, location text DEFAULT NULL)
-RETURNS bigint LANGUAGE c STABLE PARALLEL RESTRICTED
-AS 'MODULE_PATHNAME', 'inventory_salable_qty';
-COMMENT ON FUNCTION inventory.salable_qty(text, text) IS
-  'Units that can still be sold: on_hand - reserved - safety_stock, never negative; summed over locations when location is NULL; 0 for an unknown sku. Exact at read time.';
-
-CREATE FUNCTION inventory.is_salable(sku text, quantity bigint DEFAULT 1, location text DEFAULT NULL)
-RETURNS boolean LANGUAGE c STABLE PARALLEL RESTRICTED
-AS 'MODULE_PATHNAME', 'inventory_is_salable';
-COMMENT ON FUNCTION inventory.is_salable(text, bigint, text) IS
-  'True when salable_qty(sku, location) >= quantity. A hint for shop pages: only reserve() holds stock.';
-
----------------------------------------------------------------------------------------
--- Reservations.
-
-CREATE FUNCTION inventory.reserve(
-    sku text,
-    quantity bigint,
-    ttl interval DEFAULT NULL,
-    owner text DEFAULT NULL,
-    location text DEFAULT 'default',
-    idempotency_key text DEFAULT NULL,
-    channel text DEFAULT NULL,
-    metadata jsonb DEFAULT NULL,
-    expires_at timestamptz DEFAULT NULL,
-    line_ref text DEFAULT NULL)
-RETURNS uuid LANGUAGE c VOLATILE
-AS 'MODULE_PATHNAME', 'inventory_reserve';
-COMMENT ON FUNCTION inventory.reserve(text, bigint, interval, text, text, text, text, jsonb, timestamptz, text) IS
-  'Hold quantity units of (sku, location) until commit, release or expiry, atomically: never oversells. Returns the reservation id, or raises IR001 (insufficient stock) / IR002 (unknown item) / 55P03 (the units are in lapsed holds another transaction has locked; retry). location is ''default'' unless named (location => ''berlin''): the third argument is ttl. Deadline: ttl from now, or expires_at (not both), else the channel''s default_ttl, else inventory.default_ttl. A channel with reserve = false holds nothing, logs a skip and returns NULL. The same idempotency_key returns the same reservation and holds nothing more. line_ref: the caller''s own reference of the line, stored with the hold.';
-
-CREATE FUNCTION inventory.reserve_many(
-    items jsonb,
-    ttl interval DEFAULT NULL,
-    owner text DEFAULT NULL,
-    idempotency_key text DEFAULT NULL,
-    channel text DEFAULT NULL,
-    expires_at timestamptz DEFAULT NULL)
-RETURNS uuid[] LANGUAGE c VOLATILE
-AS 'MODULE_PATHNAME', 'inventory_reserve_many';
-COMMENT ON FUNCTION inventory.reserve_many(jsonb, interval, text, text, text, timestamptz) IS
-  'Hold a whole order, all lines or none: items is [{"sku": "A", "quantity": 2, "location": "berlin", "line_ref": "li-1"}, ...] (location and line_ref optional). Returns one id per line in input order. Items are locked in (sku, location) order, so concurrent orders never deadlock. A malformed element raises 22023 naming it. A channel with reserve = false holds nothing, logs a skip per line and returns NULL.';
-
--- Every transition takes a reason for the log and an expected_version: given, the call
--- changes nothing and raises IR006 unless the reservation is still at that version.
-
-CREATE FUNCTION inventory.release(reservation uuid, reason text DEFAULT NULL, expected_version bigint DEFAULT NULL)
-RETURNS boolean LANGUAGE c VOLATILE
-AS 'MODULE_PATHNAME', 'inventory_release';
-COMMENT ON FUNCTION inventory.release(uuid, text, bigint) IS
-  'Cancel a reservation and give its units back. True if released now; false if it was already released or expired (a duplicate cancel is harmless). IR004 after commit; IR006 when expected_version is given and stale.';
-
-CREATE FUNCTION inventory.commit(reservation uuid, quantity bigint DEFAULT NULL, reason text DEFAULT NULL,
-                                 expected_version bigint DEFAULT NULL)
-RETURNS boolean LANGUAGE c VOLATILE
-AS 'MODULE_PATHNAME', 'inventory_commit';
-COMMENT ON FUNCTION inventory.commit(uuid, bigint, text, bigint) IS
-  'The order shipped or went to fulfilment. Without quantity (or with all of it): on_hand drops by the hold''s quantity and the hold ends; true once, false on a repeat. With fewer units: they leave on_hand and the hold, the rest stays held in the same state with the same deadline, logged as a commit of the units shipped; not idempotent without expected_version (a retried call ships again). 22023 for more units than it holds; IR004 for a released or expired reservation; IR006 when expected_version is given and stale.';
-
-CREATE FUNCTION inventory.confirm(reservation uuid, reason text DEFAULT NULL, expected_version bigint DEFAULT NULL)
-RETURNS boolean LANGUAGE c VOLATILE
-AS 'MODULE_PATHNAME', 'inventory_confirm';
-COMMENT ON FUNCTION inventory.confirm(uuid, text, bigint) IS
-  'Payment approved (VTEX "Confirmed reservation"): the hold no longer expires. True once, false on a repeat or after acknowledge; IR004 for an ended or lapsed reservation; IR006 when expected_version is given and stale.';
-
-CREATE FUNCTION inventory.acknowledge(reservation uuid, reason text DEFAULT NULL, expected_version bigint DEFAULT NULL)
-RETURNS boolean LANGUAGE c VOLATILE
-AS 'MODULE_PATHNAME', 'inventory_acknowledge';
-COMMENT ON FUNCTION inventory.acknowledge(uuid, text, bigint) IS
-  'Handling started (VTEX "Acknowledged reservation"): the hold stays until commit, or until the next set_on_hand of its item settles it (the ERP count already excludes its units). True once, false on a repeat; IR006 when expected_version is given and stale.';
-
-CREATE FUNCTION inventory.extend(reservation uuid, ttl interval DEFAULT NULL, expires_at timestamptz DEFAULT NULL,
-                                 reason text DEFAULT NULL, expected_version bigint DEFAULT NULL)
-RETURNS timestamptz LANGUAGE c VOLATILE
-AS 'MODULE_PATHNAME', 'inventory_extend';
-COMMENT ON FUNCTION inventory.extend(uuid, interval, timestamptz, text, bigint) IS
-  'A new deadline for a reserved hold (for example when payment starts): ttl from now, or expires_at (one of the two); returns it. IR004 for holds without a deadline (confirmed, acknowledged) or ended ones; IR006 when expected_version is given and stale.';
-
-CREATE FUNCTION inventory.update_quantity(reservation uuid, quantity bigint, reason text DEFAULT NULL,
-                                          expected_version bigint DEFAULT NULL)
-RETURNS boolean LANGUAGE c VOLATILE
-AS 'MODULE_PATHNAME', 'inventory_update_quantity';
-COMMENT ON FUNCTION inventory.update_quantity(uuid, bigint, text, bigint) IS
-  'Hold a new quantity (commercetools "Updated"): more is checked against salable stock (IR001), fewer gives units back; on_hand is unchanged. True if it changed, false if it already was that quantity; IR006 when expected_version is given and stale.';
-
-CREATE FUNCTION inventory.expire_stale(batch_size integer DEFAULT NULL)
-RETURNS bigint LANGUAGE c VOLATILE
-AS 'MODULE_PATHNAME', 'inventory_expire_stale';
-COMMENT ON FUNCTION inventory.expire_stale(integer) IS
-  'Record up to batch_size (default: the setting inventory.expire_batch_size) lapsed holds as expired, earliest deadline first, returning their units to the counters in one short transaction. Returns how many. The background worker calls this; reads are exact without it.';
-
----------------------------------------------------------------------------------------
--- Channels, item settings, policies.
-
-CREATE FUNCTION inventory.set_channel(channel text, reserve boolean DEFAULT NULL, default_ttl interval DEFAULT NULL,
-                                      reason text DEFAULT NULL)
-RETURNS void LANGUAGE c VOLATILE
-AS 'MODULE_PATHNAME', 'inventory_set_channel';
-COMMENT ON FUNCTION inventory.set_channel(text, boolean, interval, text) IS
-  'Create a channel or change its rules; NULL leaves a rule as it is (a new channel reserves, with inventory.default_ttl). reserve = false makes reserve() hold nothing for it and log a skip (Amazon FBA, "Do Not Reserve Quantity"); default_ttl is used when a reservation gives no ttl (M2E Pro: 1 to 14 days), and interval ''0'' removes it again. Logged as set_channel when something changed.';
-
-CREATE FUNCTION inventory.configure_item(sku text, location text DEFAULT 'default', manage_stock boolean DEFAULT NULL,
-                                         backorders boolean DEFAULT NULL, safety_stock bigint DEFAULT NULL,
-                                         reason text DEFAULT NULL)
-RETURNS void LANGUAGE c VOLATILE
-AS 'MODULE_PATHNAME', 'inventory_configure_item';
-COMMENT ON FUNCTION inventory.configure_item(text, text, boolean, boolean, bigint, text) IS
-  'Item settings; NULL leaves a setting as it is; creates the item if new. manage_stock = false: reservations are recorded but never limited. backorders = true: reservations may exceed on_hand (shortfall in stock_levels). safety_stock: units kept out of salable. Logged as configure_item with what changed (and the reason, if given).';
-
-CREATE FUNCTION inventory.set_buckets(sku text, buckets integer, location text DEFAULT 'default', reason text DEFAULT NULL)
-RETURNS void LANGUAGE c VOLATILE
-AS 'MODULE_PATHNAME', 'inventory_set_buckets';
-COMMENT ON FUNCTION inventory.set_buckets(text, integer, text, text) IS
-  'Hot items (flash sales): spread reserve over 1 to 64 escrow buckets, so concurrent buyers of the item lock different rows; 0 turns it off. Units move from the item to a bucket in chunks and back when the item needs them, so no unit is sold twice and none is refused while salable. Creates the item if new; logged as configure_item.';
-
-CREATE FUNCTION inventory.payment_hold_until(payment_due timestamptz, incomplete boolean DEFAULT false)
-RETURNS timestamptz LANGUAGE c STABLE PARALLEL RESTRICTED
-AS 'MODULE_PATHNAME', 'inventory_payment_hold_until';
-COMMENT ON FUNCTION inventory.payment_hold_until(timestamptz, boolean) IS
-  'VTEX''s reservation deadline for an order paid by due date: payment_due plus 4 calendar days when it falls on Sunday to Tuesday, 5 on Wednesday to Friday, 6 on Saturday, 11 for incomplete orders. The weekday is taken in the session''s TimeZone. Use as reserve(..., expires_at => inventory.payment_hold_until(due)).';
 
 ---------------------------------------------------------------------------------------
 -- Repair tools. Plain reads and short row locks: safe on a large, busy database.
@@ -268,13 +129,6 @@ $$;
 COMMENT ON FUNCTION inventory.verify() IS
   'One row per inconsistency: held_mismatch (a held counter differs from its active reservations plus its buckets'' free units), orphan_bucket (free units in a bucket of an item without buckets), orphan_reservation, missing_log (a reservation without its reserve or ending event), negative. No rows when all is well. Reads only.';
 
-CREATE FUNCTION inventory.reconcile()
-RETURNS TABLE (sku text, location text, held_before bigint, held_after bigint)
-LANGUAGE c VOLATILE
-AS 'MODULE_PATHNAME', 'inventory_reconcile';
-COMMENT ON FUNCTION inventory.reconcile() IS
-  'Recompute held counters from the reservation rows, log each correction (event reconcile, actor the calling role) and return it. Locks only the items it corrects, one at a time.';
-
 -- The body of reconcile(), which runs it as the owner; not granted to anyone.
 CREATE FUNCTION inventory.reconcile_items()
 RETURNS TABLE (sku text, location text, held_before bigint, held_after bigint)
@@ -316,12 +170,6 @@ COMMENT ON FUNCTION inventory.reconcile_items() IS
 
 ---------------------------------------------------------------------------------------
 -- Retention.
-
-CREATE FUNCTION inventory.prune_log(older_than interval)
-RETURNS bigint LANGUAGE c VOLATILE
-AS 'MODULE_PATHNAME', 'inventory_prune_log';
-COMMENT ON FUNCTION inventory.prune_log(interval) IS
-  'Delete history older than older_than: log rows of stock events and of reservations that ended before the cutoff, and those reservations. Active reservations and their events are kept. Returns how many log rows went. For the owner (or a maintenance role): not granted to applications.';
 
 ---------------------------------------------------------------------------------------
 -- The background worker.

@@ -1,9 +1,9 @@
 //! The bridge between PostgreSQL's function manager and our API functions.
 //!
-//! Each SQL function is a V1 C function declared in `sql/api.sql`. Its body runs inside
-//! `call`, which converts the result to a Datum, raises our errors with their own SQLSTATE,
-//! and hands every other failure (a PostgreSQL error caught from SPI, a Rust panic) back to
-//! pgrx's guard, which re-raises it unchanged.
+//! Each SQL function is a V1 C function declared beside its body in `src/api/`. Its body runs
+//! inside `call`, which converts the result to a Datum, raises our errors with their own
+//! SQLSTATE, and hands every other failure (a PostgreSQL error caught from SPI, a Rust panic)
+//! back to pgrx's guard, which re-raises it unchanged.
 //!
 //! The API boundary. The functions are declared SECURITY INVOKER and switch to their owner
 //! here, as SECURITY DEFINER would, with `search_path` pinned to `pg_catalog, pg_temp` for the

@@ -10,6 +10,16 @@ use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
 use crate::{gucs, locks};
 
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION inventory.expire_stale(batch_size integer DEFAULT NULL)
+RETURNS bigint LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'inventory_expire_stale';
+COMMENT ON FUNCTION inventory.expire_stale(integer) IS
+  'Record up to batch_size (default: the setting inventory.expire_batch_size) lapsed holds as expired, earliest deadline first, returning their units to the counters in one short transaction. Returns how many. The background worker calls this; reads are exact without it.';
+"#,
+    name = "expire_stale"
+);
 sql_function!(pg_finfo_inventory_expire_stale, inventory_expire_stale, expire_stale);
 
 /// inventory.expire_stale(batch_size): expire at most batch_size (default: the setting

@@ -9,12 +9,12 @@ use pgrx::pg_sys;
 use crate::errors::{ApiError, ApiResult};
 use crate::fmgr::{Args, sql_function};
 
-sql_function!(pg_finfo_inventory_uuid_v7, inventory_uuid_v7, new_id, as_called);
-
 thread_local! {
     /// The time (Unix microseconds) in this session's last id.
     static LAST_MICROS: Cell<i64> = const { Cell::new(0) };
 }
+
+sql_function!(pg_finfo_inventory_uuid_v7, inventory_uuid_v7, new_id, as_called);
 
 /// A version 7 UUID for now: the clock, not the transaction's start, and never earlier than
 /// this session's last id, so a session's ids strictly increase (ids of different sessions

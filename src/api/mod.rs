@@ -1,5 +1,8 @@
-//! The SQL surface, one file per concern: thin entry points that read their typed arguments,
-//! validate them with the core crate, call the domain (`crate::domain`) and map the result.
+//! The SQL surface, one file per concern. Each function is declared once, right above its
+//! entry point: its `CREATE FUNCTION` and `COMMENT` in an `extension_sql!` block (from which
+//! build.rs generates its typed arguments), then `sql_function!` and the body, which reads
+//! its arguments, validates them with the core crate, calls the domain (`crate::domain`) and
+//! maps the result.
 
 pub(crate) mod args;
 pub(crate) mod buckets;

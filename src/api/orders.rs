@@ -13,6 +13,22 @@ use crate::domain::reserving;
 use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
 
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION inventory.reserve_many(
+    items jsonb,
+    ttl interval DEFAULT NULL,
+    owner text DEFAULT NULL,
+    idempotency_key text DEFAULT NULL,
+    channel text DEFAULT NULL,
+    expires_at timestamptz DEFAULT NULL)
+RETURNS uuid[] LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'inventory_reserve_many';
+COMMENT ON FUNCTION inventory.reserve_many(jsonb, interval, text, text, text, timestamptz) IS
+  'Hold a whole order, all lines or none: items is [{"sku": "A", "quantity": 2, "location": "berlin", "line_ref": "li-1"}, ...] (location and line_ref optional). Returns one id per line in input order. Items are locked in (sku, location) order, so concurrent orders never deadlock. A malformed element raises 22023 naming it. A channel with reserve = false holds nothing, logs a skip per line and returns NULL.';
+"#,
+    name = "reserve_many"
+);
 sql_function!(pg_finfo_inventory_reserve_many, inventory_reserve_many, reserve_many);
 
 /// inventory.reserve_many(items, ttl, owner, idempotency_key, channel, expires_at): one id per

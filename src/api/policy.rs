@@ -10,6 +10,16 @@ use crate::domain::calendar;
 use crate::errors::{ApiError, ApiResult};
 use crate::fmgr::{Args, sql_function};
 
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION inventory.payment_hold_until(payment_due timestamptz, incomplete boolean DEFAULT false)
+RETURNS timestamptz LANGUAGE c STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'inventory_payment_hold_until';
+COMMENT ON FUNCTION inventory.payment_hold_until(timestamptz, boolean) IS
+  'VTEX''s reservation deadline for an order paid by due date: payment_due plus 4 calendar days when it falls on Sunday to Tuesday, 5 on Wednesday to Friday, 6 on Saturday, 11 for incomplete orders. The weekday is taken in the session''s TimeZone. Use as reserve(..., expires_at => inventory.payment_hold_until(due)).';
+"#,
+    name = "payment_hold_until"
+);
 sql_function!(
     pg_finfo_inventory_payment_hold_until,
     inventory_payment_hold_until,

@@ -8,6 +8,17 @@ use pgrx::prelude::*;
 use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
 
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION inventory.reconcile()
+RETURNS TABLE (sku text, location text, held_before bigint, held_after bigint)
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'inventory_reconcile';
+COMMENT ON FUNCTION inventory.reconcile() IS
+  'Recompute held counters from the reservation rows, log each correction (event reconcile, actor the calling role) and return it. Locks only the items it corrects, one at a time.';
+"#,
+    name = "reconcile"
+);
 sql_function!(pg_finfo_inventory_reconcile, inventory_reconcile, reconcile);
 
 /// inventory.reconcile(): one row (sku, location, held_before, held_after) per correction.

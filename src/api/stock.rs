@@ -9,19 +9,17 @@ use crate::domain::stock;
 use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
 
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION inventory.set_on_hand(sku text, quantity bigint, location text DEFAULT 'default', reason text DEFAULT NULL)
+RETURNS bigint LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'inventory_set_on_hand';
+COMMENT ON FUNCTION inventory.set_on_hand(text, bigint, text, text) IS
+  'Set the absolute on-hand quantity of (sku, location), as an ERP sync sends it; creates the item if new. Returns the new salable quantity. Logged as set_on_hand with the change.';
+"#,
+    name = "set_on_hand"
+);
 sql_function!(pg_finfo_inventory_set_on_hand, inventory_set_on_hand, set_on_hand);
-sql_function!(
-    pg_finfo_inventory_adjust_on_hand,
-    inventory_adjust_on_hand,
-    adjust_on_hand
-);
-sql_function!(pg_finfo_inventory_salable_qty, inventory_salable_qty, salable_qty);
-sql_function!(pg_finfo_inventory_is_salable, inventory_is_salable, is_salable);
-sql_function!(
-    pg_finfo_inventory_configure_item,
-    inventory_configure_item,
-    configure_item
-);
 
 /// inventory.set_on_hand(sku, quantity, location, reason): absolute level from the ERP.
 fn set_on_hand(args: &Args) -> ApiResult<i64> {
@@ -37,6 +35,22 @@ fn set_on_hand(args: &Args) -> ApiResult<i64> {
     Spi::connect_mut(|client| stock::set_on_hand(client, &item, quantity, reason.as_deref()))
 }
 
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION inventory.adjust_on_hand(sku text, delta bigint, location text DEFAULT 'default', reason text DEFAULT NULL)
+RETURNS bigint LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'inventory_adjust_on_hand';
+COMMENT ON FUNCTION inventory.adjust_on_hand(text, bigint, text, text) IS
+  'Add delta to on_hand (receipts, returns; negative for shrinkage); on_hand never goes below zero. Creates the item if new. Returns the new salable quantity.';
+"#,
+    name = "adjust_on_hand"
+);
+sql_function!(
+    pg_finfo_inventory_adjust_on_hand,
+    inventory_adjust_on_hand,
+    adjust_on_hand
+);
+
 /// inventory.adjust_on_hand(sku, delta, location, reason): receipts, returns, shrinkage.
 fn adjust_on_hand(args: &Args) -> ApiResult<i64> {
     let AdjustOnHandArgs {
@@ -50,6 +64,24 @@ fn adjust_on_hand(args: &Args) -> ApiResult<i64> {
     validate::optional_reason("reason", reason.as_deref())?;
     Spi::connect_mut(|client| stock::adjust_on_hand(client, &item, delta, reason.as_deref()))
 }
+
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION inventory.configure_item(sku text, location text DEFAULT 'default', manage_stock boolean DEFAULT NULL,
+                                         backorders boolean DEFAULT NULL, safety_stock bigint DEFAULT NULL,
+                                         reason text DEFAULT NULL)
+RETURNS void LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'inventory_configure_item';
+COMMENT ON FUNCTION inventory.configure_item(text, text, boolean, boolean, bigint, text) IS
+  'Item settings; NULL leaves a setting as it is; creates the item if new. manage_stock = false: reservations are recorded but never limited. backorders = true: reservations may exceed on_hand (shortfall in stock_levels). safety_stock: units kept out of salable. Logged as configure_item with what changed (and the reason, if given).';
+"#,
+    name = "configure_item"
+);
+sql_function!(
+    pg_finfo_inventory_configure_item,
+    inventory_configure_item,
+    configure_item
+);
 
 /// inventory.configure_item(sku, location, manage_stock, backorders, safety_stock, reason): item
 /// settings; NULL leaves a setting as it is. Creates the item if new; logs what changed.
@@ -72,6 +104,18 @@ fn configure_item(args: &Args) -> ApiResult<()> {
     })
 }
 
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION inventory.salable_qty(sku text, location text DEFAULT NULL)
+RETURNS bigint LANGUAGE c STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'inventory_salable_qty';
+COMMENT ON FUNCTION inventory.salable_qty(text, text) IS
+  'Units that can still be sold: on_hand - reserved - safety_stock, never negative; summed over locations when location is NULL; 0 for an unknown sku. Exact at read time.';
+"#,
+    name = "salable_qty"
+);
+sql_function!(pg_finfo_inventory_salable_qty, inventory_salable_qty, salable_qty);
+
 /// inventory.salable_qty(sku, location): on_hand - held - safety_stock, never negative.
 fn salable_qty(args: &Args) -> ApiResult<i64> {
     let SalableQtyArgs { sku, location } = SalableQtyArgs::read(args)?;
@@ -84,6 +128,18 @@ fn salable_qty(args: &Args) -> ApiResult<i64> {
         None => items::sku_salable(client, &sku),
     })
 }
+
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION inventory.is_salable(sku text, quantity bigint DEFAULT 1, location text DEFAULT NULL)
+RETURNS boolean LANGUAGE c STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'inventory_is_salable';
+COMMENT ON FUNCTION inventory.is_salable(text, bigint, text) IS
+  'True when salable_qty(sku, location) >= quantity. A hint for shop pages: only reserve() holds stock.';
+"#,
+    name = "is_salable"
+);
+sql_function!(pg_finfo_inventory_is_salable, inventory_is_salable, is_salable);
 
 /// inventory.is_salable(sku, quantity, location): salable_qty >= quantity, or always for an
 /// item whose stock is not managed or that takes backorders.
