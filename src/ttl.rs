@@ -1,8 +1,10 @@
 //! PostgreSQL intervals as the core's ttl rules see them.
 
 use inventory_reservation_core::InventoryError;
+use inventory_reservation_core::policy::{Deadline, choose_deadline};
 use inventory_reservation_core::ttl::{IntervalParts, check_ttl};
-use pgrx::datum::Interval;
+use pgrx::datum::{Interval, TimestampWithTimeZone};
+use pgrx::pg_sys;
 
 /// The months, days and microseconds of an interval, which the core's rules compare.
 pub(crate) fn parts(i: Interval) -> IntervalParts {
@@ -21,4 +23,15 @@ pub(crate) fn check(name: &str, ttl: Interval) -> Result<IntervalParts, Inventor
 /// Whether an interval is exactly zero (no months, days or time).
 pub(crate) fn is_zero(i: Interval) -> bool {
     i.months() == 0 && i.days() == 0 && i.micros() == 0
+}
+
+/// The core's choice between a call's `ttl` and `expires_at` (at most one; a ttl positive, a
+/// deadline after the statement's start).
+pub(crate) fn deadline(
+    ttl: Option<Interval>,
+    expires_at: Option<TimestampWithTimeZone>,
+) -> Result<Deadline, InventoryError> {
+    // SAFETY: a plain read of the current statement's start time.
+    let now = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
+    choose_deadline(ttl.map(parts), expires_at.map(i64::from), now)
 }

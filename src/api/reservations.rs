@@ -1,7 +1,7 @@
 //! One reservation: reserve, and every transition of its life (release, commit of all or part,
 //! confirm, acknowledge, extend, update_quantity).
 
-use inventory_reservation_core::policy::{Deadline, choose_deadline};
+use inventory_reservation_core::policy::Deadline;
 use inventory_reservation_core::state::Action;
 use inventory_reservation_core::{ErrorCode, InventoryError, validate};
 use pgrx::datum::{TimestampWithTimeZone, Uuid};
@@ -182,8 +182,7 @@ sql_function!(pg_finfo_inventory_extend, inventory_extend, extend);
 /// ttl from now or expires_at; returns it.
 fn extend(args: &Args) -> ApiResult<TimestampWithTimeZone> {
     let a = ExtendArgs::read(args)?;
-    let now = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
-    if choose_deadline(a.ttl.map(ttl::parts), a.expires_at.map(i64::from), now)? == Deadline::Default {
+    if ttl::deadline(a.ttl, a.expires_at)? == Deadline::Default {
         return Err(
             InventoryError::new(ErrorCode::NullArgument, "ttl and expires_at are both NULL")
                 .with_hint("Give the new deadline as ttl => interval '15 minutes' or as expires_at => a time.")

@@ -1,7 +1,7 @@
 //! A new hold: its options (owner, channel, deadline, metadata) and the statements that write
 //! its row and log row on an item's own row.
 
-use inventory_reservation_core::policy::{Deadline, choose_deadline};
+use inventory_reservation_core::policy::Deadline;
 use inventory_reservation_core::validate;
 use pgrx::datum::{Interval, TimestampWithTimeZone, Uuid};
 use pgrx::pg_sys;
@@ -45,8 +45,7 @@ impl HoldOptions {
             metadata,
             expires_at,
         } = requested;
-        let now = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
-        let deadline = choose_deadline(ttl.map(ttl::parts), expires_at.map(i64::from), now)?;
+        let deadline = ttl::deadline(ttl, expires_at)?;
         let options = HoldOptions {
             owner,
             idempotency_key,
