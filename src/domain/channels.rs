@@ -1,5 +1,6 @@
 //! Sales channels as a hold sees them: whether the channel reserves, and its default ttl.
 
+use inventory_reservation_core::order::Line;
 use pgrx::datum::Interval;
 use pgrx::spi::SpiClient;
 
@@ -58,18 +59,24 @@ statement! {
 }
 
 /// What a hold through `channel` does: None when the channel does not reserve, each of
-/// `requests` (sku, location, quantity) then logged as a skip; otherwise the ttl the channel
-/// gives when the call gives none. The one place reserve and reserve_many ask.
+/// `lines` then logged as a skip; otherwise the ttl the channel gives when the call gives
+/// none. The one place reserve and reserve_many ask.
 pub(crate) fn reserve_or_skip(
     client: &mut SpiClient<'_>,
     channel: Option<&str>,
-    requests: &[(&str, &str, i64)],
+    lines: &[Line],
 ) -> ApiResult<Option<Option<Interval>>> {
     match channel_rule(client, channel)? {
         ChannelRule::Reserve { default_ttl } => Ok(Some(default_ttl)),
         ChannelRule::Skip => {
-            for (sku, location, quantity) in requests {
-                log_skip(client, sku, location, *quantity, channel.unwrap_or_default())?;
+            for line in lines {
+                log_skip(
+                    client,
+                    &line.sku,
+                    &line.location,
+                    line.quantity,
+                    channel.unwrap_or_default(),
+                )?;
             }
             Ok(None)
         }

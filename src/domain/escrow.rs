@@ -267,6 +267,14 @@ pub(crate) fn drain(client: &mut SpiClient<'_>, item: &Item) -> ApiResult<i64> {
     Ok(store::exec_one::<i64, _>(client, DrainBuckets { item: item.key() })?.unwrap_or(0))
 }
 
+/// What every change of on_hand or settings does first: bring the item's free bucket units
+/// back (they were granted against the old count and settings), then lock the item, creating
+/// it if new. Returns on_hand.
+pub(crate) fn drain_and_lock(client: &mut SpiClient<'_>, item: &Item) -> ApiResult<i64> {
+    drain(client, item)?;
+    lock_or_create(client, item)
+}
+
 /// set_buckets: pin `item` to `buckets` escrow buckets (0: one row). Logs the change.
 pub(crate) fn set_buckets(
     client: &mut SpiClient<'_>,
@@ -274,8 +282,7 @@ pub(crate) fn set_buckets(
     buckets: i32,
     reason: Option<&str>,
 ) -> ApiResult<()> {
-    drain(client, item)?;
-    lock_or_create(client, item)?;
+    drain_and_lock(client, item)?;
     let before = store::exec_one::<i32, _>(client, ItemBuckets { item: item.key() })?.unwrap_or(0);
     if before == buckets {
         return Ok(());

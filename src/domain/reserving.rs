@@ -27,11 +27,7 @@ enum Before {
 
 /// The one place reserve and reserve_many ask the channel and replay their key.
 fn before_taking(client: &mut SpiClient<'_>, options: &HoldOptions, shape: Shape, lines: &[Line]) -> ApiResult<Before> {
-    let requests: Vec<(&str, &str, i64)> = lines
-        .iter()
-        .map(|l| (l.sku.as_str(), l.location.as_str(), l.quantity))
-        .collect();
-    let Some(channel_ttl) = channels::reserve_or_skip(client, options.channel.as_deref(), &requests)? else {
+    let Some(channel_ttl) = channels::reserve_or_skip(client, options.channel.as_deref(), lines)? else {
         return Ok(Before::Skip);
     };
     if let Some(key) = options.idempotency_key.as_deref()

@@ -7,7 +7,7 @@ use pgrx::spi::SpiClient;
 
 use crate::domain::escrow;
 use crate::domain::events::salable_changed;
-use crate::domain::items::{Item, ItemKey, item_salable, lock_or_create, setting_changed};
+use crate::domain::items::{Item, ItemKey, item_salable, setting_changed};
 use crate::domain::sql::return_units_of_item;
 use crate::errors::ApiResult;
 use crate::store::{self, statement};
@@ -109,8 +109,7 @@ pub(crate) fn configure_item(
     safety_stock: Option<i64>,
     reason: Option<&str>,
 ) -> ApiResult<()> {
-    escrow::drain(client, item)?;
-    lock_or_create(client, item)?;
+    escrow::drain_and_lock(client, item)?;
     let changed = store::exec_one::<String, _>(
         client,
         ConfigureItem {
@@ -135,8 +134,7 @@ fn change_on_hand(
     reason: Option<&str>,
     new_on_hand: impl FnOnce(i64) -> Result<i64, InventoryError>,
 ) -> ApiResult<()> {
-    escrow::drain(client, item)?;
-    let old = lock_or_create(client, item)?;
+    let old = escrow::drain_and_lock(client, item)?;
     let new = new_on_hand(old)?;
     store::run(
         client,
