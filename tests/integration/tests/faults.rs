@@ -65,14 +65,14 @@ struct Shared {
 }
 
 fn reconnect(shared: &Shared, me: usize) -> Option<Client> {
-    let client = wait_for(Duration::from_secs(60), || {
+    // Some(None) once told to stop: no point waiting for the server then.
+    let mut client = wait_for(Duration::from_secs(60), || {
         if shared.stop.load(Ordering::Relaxed) {
             return Some(None);
         }
         Client::connect(&url(), NoTls).ok().map(Some)
     })
     .flatten()?;
-    let mut client = client;
     let pid: i32 = client.query_one("SELECT pg_backend_pid()", &[]).ok()?.get(0);
     shared.pids.lock().unwrap().insert(me, pid);
     Some(client)
@@ -145,7 +145,7 @@ fn client_loop(me: usize, seed: u64, skus: Vec<String>, shared: Arc<Shared>) -> 
                 let other = skus[rng.gen_range(0..skus.len())].clone();
                 order += 1;
                 let key = format!("faults-{seed}-{order}");
-                let items = serde_lines(&sku, &other);
+                let items = order_lines(&sku, &other);
                 let r = client
                         .query_one(
                             "SELECT inventory.reserve_many($1::text::jsonb, ttl => '1 hour', idempotency_key => $2)::text[]",
@@ -245,7 +245,7 @@ fn client_loop(me: usize, seed: u64, skus: Vec<String>, shared: Arc<Shared>) -> 
 }
 
 /// Two order lines as JSON text.
-fn serde_lines(a: &str, b: &str) -> String {
+fn order_lines(a: &str, b: &str) -> String {
     format!(r#"[{{"sku": "{a}", "quantity": 1}}, {{"sku": "{b}", "quantity": 1}}]"#)
 }
 
@@ -410,9 +410,10 @@ fn check(admin: &mut Client, skus: &[String], known: &[HashMap<String, Known>], 
             failures.push(format!("client {} got {code} from {}", call.client, call.what));
         }
     }
-    // Acknowledged reservations, in their last acknowledged state. A client's deadline is a
-    // little later than the server's (it is taken when the call returns): allow for that.
-    let now = Instant::now() + Duration::from_secs(5);
+    // Acknowledged reservations, in their last acknowledged state. Whether a hold has lapsed
+    // is judged at the moment its state is read (an hour-long history takes a while to
+    // check), and a client's deadline is a little later than the server's (taken when the
+    // call returned): allow for that.
     for (id, k) in known.iter().flatten() {
         let stored: Option<String> = admin
             .query_opt(
@@ -425,7 +426,8 @@ fn check(admin: &mut Client, skus: &[String], known: &[HashMap<String, Known>], 
             failures.push(format!("reservation {id} of {} was acknowledged but is gone", k.sku));
             continue;
         };
-        let lapsed = k.lapses.is_some_and(|at| at <= now);
+        let read_at = Instant::now() + Duration::from_secs(5);
+        let lapsed = k.lapses.is_some_and(|at| at <= read_at);
         let fits = state == k.state
             || k.unsure
                 .is_some_and(|next| state == next || (next == "reserved" && state == "expired"))
