@@ -135,6 +135,7 @@ fn param(text: &str) -> Param {
 fn rust_type(sql_type: &str) -> &'static str {
     match sql_type {
         "text" => "String",
+        "text[]" => "Vec<Option<String>>",
         "bigint" => "i64",
         "integer" => "i32",
         "boolean" => "bool",

@@ -29,7 +29,8 @@ SELECT s.sku,
        s.backorders,
        s.updated_at,
        s.buckets,
-       escrow.free                                                                    AS escrowed
+       escrow.free                                                                    AS escrowed,
+       s.buckets_pinned
   FROM inventory.stock s
  -- Lapsed holds not yet swept, from the item's own index (sku, location, expires_at): the
  -- scan ends at the item's first future deadline. The sweeper's global deadline index is out
@@ -47,7 +48,7 @@ SELECT s.sku,
                           WHERE b.sku = s.sku AND b.location = s.location) END AS free) escrow;
 
 COMMENT ON VIEW inventory.stock_levels IS
-  'Stock per (sku, location): on_hand, units reserved by active holds, safety_stock, salable = on_hand - reserved - safety_stock (never negative), shortfall = units reserved beyond on_hand (backorders), the item settings, buckets (hot-item escrow buckets, see set_buckets) and escrowed (units granted to them and not yet reserved, part of salable). Exact at the moment of the query.';
+  'Stock per (sku, location): on_hand, units reserved by active holds, safety_stock, salable = on_hand - reserved - safety_stock (never negative), shortfall = units reserved beyond on_hand (backorders), the item settings, buckets (hot-item escrow buckets: split by adaptation when reserves contend, or pinned with set_buckets), escrowed (units granted to them and not yet reserved, part of salable) and buckets_pinned (set_buckets fixed the count; adaptation leaves it). Exact at the moment of the query.';
 
 CREATE VIEW inventory.reservations AS
 SELECT id, sku, location, quantity,
@@ -69,7 +70,7 @@ SELECT id, reservation_id, sku, location, event, quantity, actor, logged_at, rea
   FROM inventory.log;
 
 COMMENT ON VIEW inventory.reservation_log IS
-  'The append-only log, one row per action, with the caller''s reason where it gave one. Reservation events: reserve, release, commit, expire, confirm, acknowledge, extend, settle (quantity = units of the hold; for commit the units shipped, part of the hold when reason says partial), update_quantity (quantity = the change), skip (a channel that does not reserve; quantity = units not held). Stock events: set_on_hand, adjust_on_hand (quantity = change of on_hand), configure_item, reconcile (quantity = correction of held). Channel events: set_channel, with sku and location empty (they concern no item). actor is the role that called (inventory.caller()).';
+  'The append-only log, one row per action, with the caller''s reason where it gave one. Reservation events: reserve, release, commit, expire, confirm, acknowledge, extend, settle (quantity = units of the hold; for commit the units shipped, part of the hold when reason says partial), update_quantity (quantity = the change), skip (a channel that does not reserve; quantity = units not held). Stock events: set_on_hand, adjust_on_hand (quantity = change of on_hand), configure_item (set_buckets included), reconcile (quantity = correction of held), split and fold (adaptation spread the item over escrow buckets, or brought it back to one row; quantity = the new bucket count, reason = why). Channel events: set_channel, with sku and location empty (they concern no item). actor is the role that called (inventory.caller()).';
 
 ---------------------------------------------------------------------------------------
 -- Who acts: the role that called into the API (inventory.caller(), src/api/caller.rs).
@@ -125,9 +126,23 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT 'negative', r.sku, r.location, r.id, format('quantity %s', r.quantity)
       FROM inventory.reservation r
      WHERE r.quantity <= 0
+    UNION ALL
+    SELECT 'negative', b.sku, b.location, NULL::uuid, format('bucket %s holds %s free', b.bucket, b.free)
+      FROM inventory.stock_bucket b
+     WHERE b.free < 0 OR b.bucket < 0
+    UNION ALL
+    SELECT 'invalid', r.sku, r.location, r.id,
+           CASE WHEN r.state = 'reserved' THEN 'reserved without a deadline' ELSE format('unknown state %s', r.state) END
+      FROM inventory.reservation r
+     WHERE r.state NOT IN ('reserved', 'confirmed', 'acknowledged', 'committed', 'released', 'expired')
+        OR (r.state = 'reserved' AND r.expires_at IS NULL)
+    UNION ALL
+    SELECT 'invalid', s.sku, s.location, NULL::uuid, format('buckets %s, not 0 to 64', s.buckets)
+      FROM inventory.stock s
+     WHERE s.buckets NOT BETWEEN 0 AND 64
 $$;
 COMMENT ON FUNCTION inventory.verify() IS
-  'One row per inconsistency: held_mismatch (a held counter differs from its active reservations plus its buckets'' free units), orphan_bucket (free units in a bucket of an item without buckets), orphan_reservation, missing_log (a reservation without its reserve or ending event), negative. No rows when all is well. Reads only.';
+  'One row per inconsistency: held_mismatch (a held counter differs from its active reservations plus its buckets'' free units), orphan_bucket (free units in a bucket of an item without buckets), orphan_reservation, missing_log (a reservation without its reserve or ending event), negative (a count or quantity below zero), invalid (an unknown state, a reserved hold without a deadline, a bucket count out of range). The tables hold these rules without CHECK constraints, which would cost every write (see sql/schema.sql). No rows when all is well. Reads only.';
 
 -- The body of reconcile(), which runs it as the owner; not granted to anyone.
 CREATE FUNCTION inventory.reconcile_items()

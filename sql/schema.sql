@@ -1,19 +1,30 @@
 -- Tables of inventory_reservation. Every hot table leads with sku so the schema can
--- later be distributed by sku (Citus). States and events are text with CHECKs, so a
--- psql user reads them as they are; the Rust core (core/src/state.rs) owns the names.
+-- later be distributed by sku (Citus). States and events are text, so a psql user reads them
+-- as they are; the Rust core (core/src/state.rs) owns the names.
+--
+-- The hot tables (stock, stock_bucket, reservation) carry no CHECK constraints: PostgreSQL parses every
+-- CHECK of a table again for each statement that writes it through SPI, which cost a reserve
+-- more than all its index updates. The library validates every value before it writes (the
+-- rules are in core/src/validate.rs and core/src/state.rs), and inventory.verify() reports
+-- any row that breaks them (negative, invalid).
 
 CREATE TABLE inventory.stock (
     sku          text        NOT NULL,
     location     text        NOT NULL,
-    on_hand      bigint      NOT NULL DEFAULT 0 CHECK (on_hand >= 0),
-    held         bigint      NOT NULL DEFAULT 0 CHECK (held >= 0),
-    safety_stock bigint      NOT NULL DEFAULT 0 CHECK (safety_stock >= 0),
+    on_hand      bigint      NOT NULL DEFAULT 0,
+    held         bigint      NOT NULL DEFAULT 0,
+    safety_stock bigint      NOT NULL DEFAULT 0,
     manage_stock boolean     NOT NULL DEFAULT true,
     backorders   boolean     NOT NULL DEFAULT false,
     updated_at   timestamptz NOT NULL DEFAULT statement_timestamp(),
-    buckets      smallint    NOT NULL DEFAULT 0 CHECK (buckets BETWEEN 0 AND 64),
+    buckets      smallint    NOT NULL DEFAULT 0,
+    buckets_pinned boolean   NOT NULL DEFAULT false,
     PRIMARY KEY (sku, location)
 ) WITH (fillfactor = 70);  -- room for HOT updates of the counters on hot items
+
+-- Items split by adaptation, which the expiry worker looks at to fold them back when calm.
+-- Splits and folds are rare, so the index costs the counter updates nothing: they stay HOT.
+CREATE INDEX stock_split_idx ON inventory.stock (sku, location) WHERE buckets > 0 AND NOT buckets_pinned;
 
 COMMENT ON TABLE inventory.stock IS
   'Stock per (sku, location). held is the sum of active reservations plus the free units of the item''s escrow buckets, kept in the same transaction as the reservation rows. Write it through the inventory functions only.';
@@ -22,7 +33,8 @@ COMMENT ON COLUMN inventory.stock.held IS 'Units held by active reservations, in
 COMMENT ON COLUMN inventory.stock.safety_stock IS 'Units kept out of the salable quantity.';
 COMMENT ON COLUMN inventory.stock.manage_stock IS 'false: reservations are recorded but never limited (Magento "Manage Stock = No").';
 COMMENT ON COLUMN inventory.stock.backorders IS 'true: reservations may exceed on_hand; the shortfall shows in inventory.stock_levels.';
-COMMENT ON COLUMN inventory.stock.buckets IS 'Hot items: how many escrow buckets reserve spreads over (0: none). Set with inventory.set_buckets().';
+COMMENT ON COLUMN inventory.stock.buckets IS 'Hot items: how many escrow buckets reserve spreads over (0: none). Set by adaptation when reserves of the item contend (inventory.adaptive_buckets), or pinned with inventory.set_buckets().';
+COMMENT ON COLUMN inventory.stock.buckets_pinned IS 'true: buckets was set with inventory.set_buckets() and adaptation leaves it alone (set_buckets(sku, 0) pins one row).';
 
 -- Escrow for hot items (see docs/performance.md, "Hot items"). Units granted to a bucket are taken out of
 -- the item's salable units (they count in stock.held) and handed out by reserve one bucket
@@ -31,8 +43,8 @@ COMMENT ON COLUMN inventory.stock.buckets IS 'Hot items: how many escrow buckets
 CREATE TABLE inventory.stock_bucket (
     sku      text     NOT NULL,
     location text     NOT NULL,
-    bucket   smallint NOT NULL CHECK (bucket >= 0),
-    free     bigint   NOT NULL DEFAULT 0 CHECK (free >= 0),
+    bucket   smallint NOT NULL,
+    free     bigint   NOT NULL DEFAULT 0,
     PRIMARY KEY (sku, location, bucket)
 ) WITH (fillfactor = 50);  -- every reserve updates one of these rows: keep the updates HOT
 
@@ -52,9 +64,8 @@ CREATE TABLE inventory.reservation (
     id              uuid        NOT NULL DEFAULT inventory.uuid_v7() PRIMARY KEY,
     sku             text        NOT NULL,
     location        text        NOT NULL,
-    quantity        bigint      NOT NULL CHECK (quantity > 0),
-    state           text        NOT NULL DEFAULT 'reserved'
-                    CHECK (state IN ('reserved', 'confirmed', 'acknowledged', 'committed', 'released', 'expired')),
+    quantity        bigint      NOT NULL,
+    state           text        NOT NULL DEFAULT 'reserved',
     owner           text,
     channel         text,
     idempotency_key text,
@@ -63,16 +74,15 @@ CREATE TABLE inventory.reservation (
     updated_at      timestamptz NOT NULL DEFAULT statement_timestamp(),
     metadata        jsonb,
     line_ref        text,
-    version         bigint      NOT NULL DEFAULT 1,
-    CHECK (state <> 'reserved' OR expires_at IS NOT NULL)
+    version         bigint      NOT NULL DEFAULT 1
 );
 
 -- Lapsed-but-unswept holds of one item, subtracted at read time: sku-led, and tiny
 -- when the worker keeps up (only rows still in state reserved are in it).
 CREATE INDEX reservation_item_deadline_idx
     ON inventory.reservation (sku, location, expires_at) WHERE state = 'reserved';
--- The sweeper's queue: earliest deadline first. "quantity > 0" holds for every row (CHECK
--- above), so the index has the same rows as "state = 'reserved'" alone; it is there so that
+-- The sweeper's queue: earliest deadline first. "quantity > 0" holds for every row (the
+-- library never writes another; verify() would report one), so the index has the same rows as "state = 'reserved'" alone; it is there so that
 -- only statements that say it, the sweeper's, can use this index. A read of one item says
 -- only "expires_at <= now", and a generic plan estimating one lapsed hold either way could
 -- otherwise take this index and filter it by item: every lapsed hold of a backlog per read.

@@ -39,7 +39,8 @@ pub(crate) fn actor() -> pg_sys::Oid {
 pub(crate) enum Runs {
     /// An API function: as its owner, with search_path pinned, the caller noted as the actor.
     AsOwner,
-    /// As called: helpers whose result must not depend on the switch (caller(), uuid_v7()).
+    /// As called: helpers whose result must not depend on the switch (caller(), uuid_v7()),
+    /// and the reads that run no SQL (salable_qty, is_salable, salable_qty_many).
     AsCalled,
 }
 

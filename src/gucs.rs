@@ -18,6 +18,9 @@ pub(crate) static WORKER_ENABLED: GucSetting<bool> = GucSetting::<bool>::new(tru
 pub(crate) static WORKER_NAPTIME_MS: GucSetting<i32> = GucSetting::<i32>::new(10_000);
 pub(crate) static EXPIRE_BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(1_000);
 pub(crate) static EXPIRE_BATCH_DELAY_MS: GucSetting<i32> = GucSetting::<i32>::new(0);
+pub(crate) static ADAPTIVE_BUCKETS: GucSetting<bool> = GucSetting::<bool>::new(true);
+pub(crate) static MAX_BUCKETS: GucSetting<i32> = GucSetting::<i32>::new(32);
+pub(crate) static BUCKET_FOLD_DELAY_MS: GucSetting<i32> = GucSetting::<i32>::new(60_000);
 pub(crate) static WORKER_DATABASES: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
 pub(crate) fn init() {
@@ -78,6 +81,34 @@ pub(crate) fn init() {
         &EXPIRE_BATCH_DELAY_MS,
         0,
         10_000,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_bool_guc(
+        c"inventory.adaptive_buckets",
+        c"Whether contended items split into escrow buckets by themselves, and fold back when calm.",
+        c"On (the default), reserves that keep meeting each other on one item spread it over escrow buckets, and the expiry worker folds it back into one row once it has been calm for inventory.bucket_fold_delay. Off: no item splits, and the worker folds the items that did. Items pinned with set_buckets are never changed. Needs shared_preload_libraries. Reload to apply.",
+        &ADAPTIVE_BUCKETS,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"inventory.max_buckets",
+        c"Most escrow buckets an item gets by adaptation.",
+        c"A split item starts with about twice as many buckets as reserves met on it, and doubles when every bucket is busy, up to this. set_buckets pins any count up to 64 regardless. Reload to apply.",
+        &MAX_BUCKETS,
+        1,
+        64,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"inventory.bucket_fold_delay",
+        c"How long a split item must be calm before the expiry worker folds it back into one row.",
+        c"Calm: no reserve of the item met another in flight. Reload to apply.",
+        &BUCKET_FOLD_DELAY_MS,
+        1_000,
+        86_400_000,
         GucContext::Sighup,
         GucFlags::UNIT_MS,
     );

@@ -11,11 +11,13 @@
 use pgrx::prelude::*;
 
 mod api;
+mod contention;
 mod domain;
 mod errors;
 mod fmgr;
 mod gucs;
 mod locks;
+mod scan;
 mod store;
 mod subxact;
 mod ttl;

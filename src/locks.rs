@@ -173,7 +173,7 @@ pub(crate) fn database_wanted_exclusively() -> bool {
 }
 
 /// 64-bit FNV-1a: a stable hash of the key, the same in every backend of this library.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })

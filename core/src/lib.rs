@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod id;
+pub mod levels;
 pub mod order;
 pub mod policy;
 pub mod schedule;

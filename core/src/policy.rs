@@ -72,9 +72,42 @@ pub fn bucket_grant(free: i64, quantity: i64, buckets: i32) -> Option<i64> {
     Some(share.clamp(quantity, free))
 }
 
+/// How many escrow buckets a contended item gets when adaptation splits it: about twice the
+/// reserves met on it at once (`others` in flight besides the one splitting), as a power of two,
+/// at least 4 and at most `cap`.
+pub fn split_buckets(others: u32, cap: i32) -> i32 {
+    let wanted = (2 * (u64::from(others) + 1)).next_power_of_two().max(4);
+    i32::try_from(wanted).unwrap_or(i32::MAX).min(cap.clamp(1, MAX_BUCKETS))
+}
+
+/// The bucket count after every bucket of an item was found busy: twice as many, at most `cap`.
+/// None when it cannot grow.
+pub fn grown_buckets(buckets: i32, cap: i32) -> Option<i32> {
+    let grown = buckets.saturating_mul(2).min(cap.clamp(1, MAX_BUCKETS));
+    (grown > buckets).then_some(grown)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_split_gives_about_twice_the_contenders_as_a_power_of_two() {
+        assert_eq!(split_buckets(2, 32), 8); // 3 reserves at once
+        assert_eq!(split_buckets(0, 32), 4); // never fewer than 4
+        assert_eq!(split_buckets(15, 32), 32); // 16 clients
+        assert_eq!(split_buckets(63, 32), 32); // capped
+        assert_eq!(split_buckets(u32::MAX, 64), 64);
+        assert_eq!(split_buckets(15, 0), 1); // a nonsense cap still gives a valid count
+    }
+
+    #[test]
+    fn busy_buckets_double_up_to_the_cap() {
+        assert_eq!(grown_buckets(8, 32), Some(16));
+        assert_eq!(grown_buckets(16, 20), Some(20));
+        assert_eq!(grown_buckets(32, 32), None);
+        assert_eq!(grown_buckets(64, 128), None); // never beyond MAX_BUCKETS
+    }
 
     #[test]
     fn bucket_grant_takes_a_share_and_never_more_than_is_free() {

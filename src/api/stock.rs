@@ -1,10 +1,14 @@
-//! Stock levels: set_on_hand, adjust_on_hand, configure_item, salable_qty, is_salable.
+//! Stock levels: set_on_hand, adjust_on_hand, configure_item, salable_qty, is_salable,
+//! salable_qty_many.
 
 use inventory_reservation_core::validate;
 use pgrx::prelude::*;
 
-use crate::api::args::{AdjustOnHandArgs, ConfigureItemArgs, IsSalableArgs, SalableQtyArgs, SetOnHandArgs};
-use crate::domain::items::{self, Item};
+use crate::api::args::{
+    AdjustOnHandArgs, ConfigureItemArgs, IsSalableArgs, SalableQtyArgs, SalableQtyManyArgs, SetOnHandArgs,
+};
+use crate::domain::items::Item;
+use crate::domain::levels::LevelsReader;
 use crate::domain::stock;
 use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
@@ -114,19 +118,20 @@ COMMENT ON FUNCTION inventory.salable_qty(text, text) IS
 "#,
     name = "salable_qty"
 );
-sql_function!(pg_finfo_inventory_salable_qty, inventory_salable_qty, salable_qty);
+// The reads run no SQL (see src/scan.rs), so there is nothing to switch to the owner for.
+sql_function!(
+    pg_finfo_inventory_salable_qty,
+    inventory_salable_qty,
+    salable_qty,
+    as_called
+);
 
 /// inventory.salable_qty(sku, location): on_hand - held - safety_stock, never negative.
 fn salable_qty(args: &Args) -> ApiResult<i64> {
     let SalableQtyArgs { sku, location } = SalableQtyArgs::read(args)?;
     validate::key("sku", &sku)?;
-    Spi::connect_mut(|client| match location {
-        Some(location) => {
-            validate::key("location", &location)?;
-            Ok(items::item_salable(client, &Item { sku, location })?.unwrap_or(0))
-        }
-        None => items::sku_salable(client, &sku),
-    })
+    validate::optional_key("location", location.as_deref())?;
+    Ok(LevelsReader::new()?.read(&sku, location.as_deref())?.salable)
 }
 
 pgrx::extension_sql!(
@@ -135,11 +140,16 @@ CREATE FUNCTION inventory.is_salable(sku text, quantity bigint DEFAULT 1, locati
 RETURNS boolean LANGUAGE c STABLE PARALLEL RESTRICTED
 AS 'MODULE_PATHNAME', 'inventory_is_salable';
 COMMENT ON FUNCTION inventory.is_salable(text, bigint, text) IS
-  'True when salable_qty(sku, location) >= quantity. A hint for shop pages: only reserve() holds stock.';
+  'True when salable_qty(sku, location) >= quantity, or when a location does not limit reservations (manage_stock off or backorders on). A hint for shop pages: only reserve() holds stock.';
 "#,
     name = "is_salable"
 );
-sql_function!(pg_finfo_inventory_is_salable, inventory_is_salable, is_salable);
+sql_function!(
+    pg_finfo_inventory_is_salable,
+    inventory_is_salable,
+    is_salable,
+    as_called
+);
 
 /// inventory.is_salable(sku, quantity, location): salable_qty >= quantity, or always for an
 /// item whose stock is not managed or that takes backorders.
@@ -152,5 +162,47 @@ fn is_salable(args: &Args) -> ApiResult<bool> {
     validate::key("sku", &sku)?;
     let quantity = validate::positive_quantity("quantity", quantity)?;
     validate::optional_key("location", location.as_deref())?;
-    Spi::connect_mut(|client| items::is_salable(client, &sku, location.as_deref(), quantity))
+    let levels = LevelsReader::new()?.read(&sku, location.as_deref())?;
+    Ok(levels.unlimited || levels.salable >= quantity)
+}
+
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION inventory.salable_qty_many(skus text[], location text DEFAULT NULL)
+RETURNS TABLE (sku text, salable bigint) LANGUAGE c STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'inventory_salable_qty_many';
+COMMENT ON FUNCTION inventory.salable_qty_many(text[], text) IS
+  'salable_qty of many skus in one call, for listing pages and channel syncs: one row per element of skus, in their order (0 for an unknown sku), all read at the same moment. location as in salable_qty.';
+"#,
+    name = "salable_qty_many"
+);
+sql_function!(
+    pg_finfo_inventory_salable_qty_many,
+    inventory_salable_qty_many,
+    salable_qty_many,
+    as_called
+);
+
+/// inventory.salable_qty_many(skus, location): one (sku, salable) row per element of skus.
+fn salable_qty_many(args: &Args) -> ApiResult<()> {
+    let SalableQtyManyArgs { skus, location } = SalableQtyManyArgs::read(args)?;
+    validate::optional_key("location", location.as_deref())?;
+    let skus = skus
+        .into_iter()
+        .enumerate()
+        .map(|(n, sku)| {
+            let name = format!("skus[{}]", n + 1);
+            let sku = validate::required(&name, sku)?;
+            validate::key(&name, &sku)?;
+            Ok(sku)
+        })
+        .collect::<ApiResult<Vec<String>>>()?;
+    let mut reader = LevelsReader::new()?;
+    let mut rows = Vec::with_capacity(skus.len());
+    for sku in skus {
+        let salable = reader.read(&sku, location.as_deref())?.salable;
+        rows.push(vec![sku.into_datum(), salable.into_datum()]);
+    }
+    args.return_rows(rows);
+    Ok(())
 }

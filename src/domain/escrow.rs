@@ -8,15 +8,18 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use inventory_reservation_core::policy::bucket_grant;
+use inventory_reservation_core::policy::{bucket_grant, grown_buckets, split_buckets};
 use pgrx::datum::Uuid;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
+use crate::contention;
 use crate::domain::holds::{self, Hold, HoldOnItem, NewHold};
-use crate::domain::items::{Item, ItemKey, LockItem, lock_or_create, setting_changed};
+use crate::domain::items::{Item, ItemKey, LockItem, LogItemEvent, lock_or_create, setting_changed};
 use crate::domain::sql::hold_for_item;
 use crate::errors::ApiResult;
+use crate::gucs;
+use crate::scan;
 use crate::store::{self, statement};
 use crate::subxact::keep_if_some;
 
@@ -126,17 +129,47 @@ statement! {
 }
 
 statement! {
-    /// The item's bucket count: under the item's lock for set_buckets; as a hint for reserve.
+    /// The item's bucket count: as a hint for reserve.
     struct ItemBuckets<'a> { item: ItemKey<'a> }
     = "SELECT buckets::int FROM inventory.stock WHERE sku = $sku AND location = $location";
 }
 
 statement! {
-    /// Set the item's bucket count and make sure buckets 0 to `buckets` - 1 exist. Rows
-    /// beyond stay, drained and unused (no slot maps to them any more).
-    struct SetBuckets<'a> { item: ItemKey<'a>, buckets: i32 }
+    /// The item's bucket count and whether it is pinned, under the item's lock (set_buckets).
+    struct ItemBucketSetting<'a> { item: ItemKey<'a> }
+    = "SELECT buckets::int, buckets_pinned FROM inventory.stock WHERE sku = $sku AND location = $location";
+}
+
+statement! {
+    /// Adaptation's split, step 1: lock an item whose buckets adaptation may change (limited
+    /// stock, not pinned) and read its bucket count; no row for any other item.
+    struct LockAdaptableItem<'a> { item: ItemKey<'a> }
+    = "SELECT buckets::int FROM inventory.stock
+        WHERE sku = $sku AND location = $location AND manage_stock AND NOT backorders AND NOT buckets_pinned
+          FOR UPDATE";
+}
+
+statement! {
+    /// Items that adaptation split, for the worker to fold back when calm.
+    struct SplitItems {}
+    = "SELECT sku, location FROM inventory.stock WHERE buckets > 0 AND NOT buckets_pinned";
+}
+
+statement! {
+    /// Folding, step 1: lock an item that adaptation split, unless another transaction holds it
+    /// (then the worker tries again on its next pass).
+    struct LockSplitItem<'a> { item: ItemKey<'a> }
+    = "SELECT 1 FROM inventory.stock
+        WHERE sku = $sku AND location = $location AND buckets > 0 AND NOT buckets_pinned
+          FOR UPDATE SKIP LOCKED";
+}
+
+statement! {
+    /// Set the item's bucket count and whether it is pinned, and make sure buckets 0 to
+    /// `buckets` - 1 exist. Rows beyond stay, drained and unused (no slot maps to them any more).
+    struct SetBuckets<'a> { item: ItemKey<'a>, buckets: i32, pinned: bool }
     = "WITH item AS (
-              UPDATE inventory.stock SET buckets = $buckets, updated_at = statement_timestamp()
+              UPDATE inventory.stock SET buckets = $buckets, buckets_pinned = $pinned, updated_at = statement_timestamp()
                WHERE sku = $sku AND location = $location
               RETURNING sku, location)
           INSERT INTO inventory.stock_bucket (sku, location, bucket)
@@ -180,27 +213,38 @@ fn slot() -> i32 {
 
 /// reserve's first try: the item row for an ordinary item; a bucket for a hot one,
 /// refilled from the item when none has the units. None when neither can give `quantity`.
+/// An ordinary item whose reserves keep meeting each other is split first (adaptation).
 pub(crate) fn take<'a>(
     client: &mut SpiClient<'_>,
     item: &Item,
     quantity: i64,
     new_hold: &dyn Fn() -> ApiResult<NewHold<'a>>,
 ) -> ApiResult<Option<Uuid>> {
+    let arrival = contention::arrive(&item.sku, &item.location);
     let hint = known(item);
     let buckets = match hint {
         Some(buckets) => buckets,
         None => {
-            if let Some(id) = holds::insert_hold(client, Hold { hold: new_hold()? })? {
-                return Ok(Some(id));
+            let split = match arrival.as_ref() {
+                Some(a) if a.split_due && adapting()? && a.claim() => split(client, item, a.others)?,
+                _ => None,
+            };
+            match split {
+                Some(buckets) => buckets,
+                None => {
+                    if let Some(id) = holds::insert_hold(client, Hold { hold: new_hold()? })? {
+                        return Ok(Some(id));
+                    }
+                    let buckets = store::exec_one::<i32, _>(client, ItemBuckets { item: item.key() })?.unwrap_or(0);
+                    if buckets == 0 {
+                        return Ok(None); // an ordinary item that cannot give the units
+                    }
+                    buckets
+                }
             }
-            let buckets = store::exec_one::<i32, _>(client, ItemBuckets { item: item.key() })?.unwrap_or(0);
-            if buckets == 0 {
-                return Ok(None); // an ordinary item that cannot give the units
-            }
-            remember(item, buckets);
-            buckets
         }
     };
+    remember(item, buckets);
     // A miss can leave locks on buckets it tried (a row that changed under the lock and then
     // no longer had the units stays locked); the refill below waits for the item, and a drain
     // holds the item and waits for buckets. In a subtransaction the miss is undone, locks
@@ -224,12 +268,9 @@ pub(crate) fn take<'a>(
         let row = rows.first();
         Ok(row.get::<i64>(1)?.zip(row.get::<i32>(2)?))
     })?;
-    let Some((free, buckets)) = found else {
+    let Some((free, mut buckets)) = found else {
         // Too few units on the item row, or no buckets any more: then the hint was stale, and
         // the item row itself may have the units.
-        if hint.is_none() {
-            return Ok(None);
-        }
         let held = holds::insert_hold(client, Hold { hold: new_hold()? })?;
         if held.is_some() {
             remember(item, 0);
@@ -240,14 +281,21 @@ pub(crate) fn take<'a>(
     let Some(grant) = bucket_grant(free, quantity, buckets) else {
         return Ok(None);
     };
-    // The first bucket from the caller's slot that nobody holds; if every one is held (by
-    // reserves still in their transactions), take from the item row, which is locked now.
-    let free_bucket = LockFreeBucket {
-        item: item.key(),
-        first_bucket: slot() % buckets,
-        buckets,
-    };
-    let Some(bucket) = store::exec_one::<i32, _>(client, free_bucket)? else {
+    // The first bucket from the caller's slot that nobody holds. If every one is held (by
+    // reserves still in their transactions), an adaptable item grows; failing that, take from
+    // the item row, which is locked now.
+    let mut free_bucket = lock_free_bucket(client, item, buckets)?;
+    if free_bucket.is_none()
+        && adapting()?
+        && !pinned(client, item)?
+        && let Some(grown) = grown_buckets(buckets, gucs::MAX_BUCKETS.get())
+    {
+        change_buckets(client, item, "split", buckets, grown, "every bucket was busy")?;
+        buckets = grown;
+        remember(item, buckets);
+        free_bucket = lock_free_bucket(client, item, buckets)?;
+    }
+    let Some(bucket) = free_bucket else {
         return holds::insert_hold(client, HoldOnItem { hold: new_hold()? });
     };
     holds::insert_hold(
@@ -258,6 +306,115 @@ pub(crate) fn take<'a>(
             grant,
         },
     )
+}
+
+/// Whether adaptation may change buckets: switched on, and the schema updated to have pins
+/// (a database not yet updated to 0.9.0 keeps working without it).
+fn adapting() -> ApiResult<bool> {
+    Ok(gucs::ADAPTIVE_BUCKETS.get() && scan::catalog()?.stock_pins)
+}
+
+/// Whether the item's bucket count is pinned with set_buckets.
+fn pinned(client: &mut SpiClient<'_>, item: &Item) -> ApiResult<bool> {
+    Ok(store::exec(client, ItemBucketSetting { item: item.key() }, |rows| {
+        Ok(!rows.is_empty() && rows.first().get::<bool>(2)?.unwrap_or(true))
+    })?)
+}
+
+/// Lock the first of the item's `buckets` from the caller's slot that no one else holds.
+fn lock_free_bucket(client: &mut SpiClient<'_>, item: &Item, buckets: i32) -> ApiResult<Option<i32>> {
+    let free_bucket = LockFreeBucket {
+        item: item.key(),
+        first_bucket: slot() % buckets,
+        buckets,
+    };
+    Ok(store::exec_one::<i32, _>(client, free_bucket)?)
+}
+
+/// Adaptation: split a contended item into escrow buckets, about two per reserve met on it.
+/// Returns its bucket count, or None when it may not be split (pinned, unlimited stock,
+/// unknown). Waits for the item's lock, as the reserve would have.
+fn split(client: &mut SpiClient<'_>, item: &Item, others: u32) -> ApiResult<Option<i32>> {
+    let Some(buckets) = store::exec_one::<i32, _>(client, LockAdaptableItem { item: item.key() })? else {
+        return Ok(None);
+    };
+    if buckets > 0 {
+        return Ok(Some(buckets)); // split by another transaction while we waited
+    }
+    let target = split_buckets(others, gucs::MAX_BUCKETS.get());
+    let why = format!("{} reserves at once", others + 1);
+    change_buckets(client, item, "split", 0, target, &why)?;
+    Ok(Some(target))
+}
+
+/// Set an adaptable item's bucket count (the caller has locked it, and drained it when the
+/// count shrinks) and log the change as `event`, split or fold.
+fn change_buckets(
+    client: &mut SpiClient<'_>,
+    item: &Item,
+    event: &str,
+    before: i32,
+    after: i32,
+    why: &str,
+) -> ApiResult<()> {
+    store::run(
+        client,
+        SetBuckets {
+            item: item.key(),
+            buckets: after,
+            pinned: false,
+        },
+    )?;
+    store::run(
+        client,
+        LogItemEvent {
+            item: item.key(),
+            event,
+            quantity: i64::from(after),
+            reason: Some(&format!("buckets {before} -> {after}: {why}")),
+        },
+    )?;
+    Ok(())
+}
+
+/// Fold the items adaptation split back into one row once they have been calm for
+/// inventory.bucket_fold_delay (at once when adaptation is off). Returns how many it folded
+/// and how many split items remain, for the worker to look at again. Never waits for an item
+/// another transaction holds; it waits only for reserves in flight on the item's buckets.
+pub(crate) fn fold_calm(client: &mut SpiClient<'_>) -> ApiResult<(i64, i64)> {
+    if !scan::catalog()?.stock_pins {
+        return Ok((0, 0)); // not updated to 0.9.0 yet: nothing was split
+    }
+    let items = store::exec(client, SplitItems {}, |rows| {
+        rows.map(|row| Ok(row.get::<String>(1)?.zip(row.get::<String>(2)?)))
+            .filter_map(Result::transpose)
+            .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
+    })?;
+    let adaptive = gucs::ADAPTIVE_BUCKETS.get();
+    let delay = u64::try_from(gucs::BUCKET_FOLD_DELAY_MS.get()).unwrap_or(0);
+    let (mut folded, mut remaining) = (0, 0);
+    for (sku, location) in items {
+        let item = Item { sku, location };
+        let calm = contention::calm_for_ms(&item.sku, &item.location).unwrap_or(u64::MAX);
+        if adaptive && calm < delay {
+            remaining += 1;
+            continue;
+        }
+        if store::exec_one::<i32, _>(client, LockSplitItem { item: item.key() })?.is_none() {
+            remaining += 1; // held by another transaction: next pass
+            continue;
+        }
+        let before = store::exec_one::<i32, _>(client, ItemBuckets { item: item.key() })?.unwrap_or(0);
+        store::exec_one::<i64, _>(client, DrainBuckets { item: item.key() })?;
+        let why = if adaptive {
+            format!("calm for {} s", calm / 1000)
+        } else {
+            "inventory.adaptive_buckets is off".to_owned()
+        };
+        change_buckets(client, &item, "fold", before, 0, &why)?;
+        folded += 1;
+    }
+    Ok((folded, remaining))
 }
 
 /// Bring every free bucket unit of `item` back to the item row; returns how many. Locks the
@@ -275,16 +432,25 @@ pub(crate) fn drain_and_lock(client: &mut SpiClient<'_>, item: &Item) -> ApiResu
     lock_or_create(client, item)
 }
 
-/// set_buckets: pin `item` to `buckets` escrow buckets (0: one row). Logs the change.
+/// set_buckets: give `item` `buckets` escrow buckets (0: one row), pinned (adaptation leaves
+/// the count alone) or not. Logs the change.
 pub(crate) fn set_buckets(
     client: &mut SpiClient<'_>,
     item: &Item,
     buckets: i32,
+    pinned: bool,
     reason: Option<&str>,
 ) -> ApiResult<()> {
     drain_and_lock(client, item)?;
-    let before = store::exec_one::<i32, _>(client, ItemBuckets { item: item.key() })?.unwrap_or(0);
-    if before == buckets {
+    let before = store::exec(client, ItemBucketSetting { item: item.key() }, |rows| {
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let row = rows.first();
+        Ok(row.get::<i32>(1)?.zip(row.get::<bool>(2)?))
+    })?
+    .unwrap_or((0, false));
+    if before == (buckets, pinned) {
         return Ok(());
     }
     store::run(
@@ -292,7 +458,13 @@ pub(crate) fn set_buckets(
         SetBuckets {
             item: item.key(),
             buckets,
+            pinned,
         },
     )?;
-    setting_changed(client, item, &format!("buckets {before} -> {buckets}"), reason)
+    let pin = match (before.1, pinned) {
+        (false, true) => ", pinned",
+        (true, false) => ", adaptive",
+        _ => "",
+    };
+    setting_changed(client, item, &format!("buckets {} -> {buckets}{pin}", before.0), reason)
 }

@@ -48,14 +48,6 @@ statement! {
          FROM inventory.stock_levels WHERE sku = $sku";
 }
 
-statement! {
-    /// An unmanaged or backorderable item can always take the quantity. A NULL location means
-    /// every location of the sku.
-    struct IsSalable<'a> { sku: &'a str, location: Option<&'a str>, quantity: i64 }
-    = "SELECT COALESCE(bool_or(NOT manage_stock OR backorders), false) OR COALESCE(sum(salable), 0) >= $quantity
-         FROM inventory.stock_levels WHERE sku = $sku AND ($location::text IS NULL OR location = $location)";
-}
-
 // Writing stock.
 
 statement! {
@@ -116,22 +108,4 @@ pub(crate) fn item_salable(client: &mut SpiClient<'_>, item: &Item) -> ApiResult
 /// The salable quantity of a sku over all its locations.
 pub(crate) fn sku_salable(client: &mut SpiClient<'_>, sku: &str) -> ApiResult<i64> {
     Ok(store::exec_one::<i64, _>(client, SalableOfSku { sku })?.unwrap_or(0))
-}
-
-/// Whether `quantity` units of `sku` (at `location`, or over all its locations) could be sold.
-pub(crate) fn is_salable(
-    client: &mut SpiClient<'_>,
-    sku: &str,
-    location: Option<&str>,
-    quantity: i64,
-) -> ApiResult<bool> {
-    Ok(store::exec_one::<bool, _>(
-        client,
-        IsSalable {
-            sku,
-            location,
-            quantity,
-        },
-    )?
-    .unwrap_or(false))
 }

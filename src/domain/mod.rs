@@ -13,6 +13,7 @@ pub(crate) mod expiry;
 pub(crate) mod holds;
 pub(crate) mod idempotency;
 pub(crate) mod items;
+pub(crate) mod levels;
 pub(crate) mod reserving;
 pub(crate) mod retention;
 pub(crate) mod sql;

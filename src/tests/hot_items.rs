@@ -117,7 +117,7 @@ mod tests {
             one::<String>(
                 "SELECT string_agg(reason, '; ' ORDER BY id) FROM inventory.reservation_log WHERE event = 'configure_item'"
             ),
-            "buckets 0 -> 4; buckets 4 -> 0"
+            "buckets 0 -> 4, pinned; buckets 4 -> 0"
         );
         assert_eq!(verify_problems(), 0);
     }

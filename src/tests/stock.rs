@@ -162,4 +162,84 @@ mod tests {
             "22023: safety_stock must not be negative"
         );
     }
+
+    /// The direct reads (src/scan.rs) and the view must agree on every item, whatever state
+    /// it is in: lapsed holds not yet swept, escrow buckets, safety stock, backorders, several
+    /// locations, unknown items.
+    #[pg_test]
+    fn direct_reads_agree_with_the_view() {
+        stock("A", 10);
+        Spi::run("SELECT inventory.set_on_hand('A', 4, 'berlin')").unwrap();
+        Spi::run("SELECT inventory.reserve('A', 3, interval '1 hour')").unwrap();
+        Spi::run("SELECT inventory.reserve('A', 2, interval '1 hour', location => 'berlin')").unwrap();
+        // A hold that lapses (no sweep runs inside this transaction) and one that does not.
+        Spi::run("SELECT inventory.reserve('A', 1, interval '1 hour')").unwrap();
+        Spi::run(
+            "UPDATE inventory.reservation SET expires_at = statement_timestamp() - interval '1 second'
+              WHERE id = (SELECT id FROM inventory.reservation WHERE sku = 'A' AND quantity = 1)",
+        )
+        .unwrap();
+        stock("HOT", 1000);
+        Spi::run("SELECT inventory.set_buckets('HOT', 4)").unwrap();
+        for _ in 0..5 {
+            Spi::run("SELECT inventory.reserve('HOT', 2, interval '1 hour')").unwrap();
+        }
+        stock("SAFE", 10);
+        Spi::run("SELECT inventory.configure_item('SAFE', safety_stock => 7)").unwrap();
+        Spi::run("SELECT inventory.reserve('SAFE', 2, interval '1 hour')").unwrap();
+        stock("BACK", 1);
+        Spi::run("SELECT inventory.configure_item('BACK', backorders => true)").unwrap();
+        Spi::run("SELECT inventory.reserve('BACK', 5, interval '1 hour')").unwrap();
+        stock("FREE", 0);
+        Spi::run("SELECT inventory.configure_item('FREE', manage_stock => false)").unwrap();
+
+        assert!(one::<i64>("SELECT sum(escrowed)::bigint FROM inventory.stock_levels WHERE sku = 'HOT'") > 0);
+        let disagreements = one::<i64>(
+            "SELECT count(*) FROM inventory.stock_levels v
+              WHERE inventory.salable_qty(v.sku, v.location) <> v.salable",
+        );
+        assert_eq!(disagreements, 0);
+        let by_sku = one::<i64>(
+            "SELECT count(*) FROM (SELECT sku, sum(salable)::bigint AS salable FROM inventory.stock_levels GROUP BY sku) v
+              WHERE inventory.salable_qty(v.sku) <> v.salable",
+        );
+        assert_eq!(by_sku, 0);
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('A')"), 7 + 2);
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('HOT')"), 990);
+        assert_eq!(one::<i64>("SELECT inventory.salable_qty('SAFE')"), 1);
+        assert!(one::<bool>("SELECT inventory.is_salable('BACK', 100)"));
+        assert!(one::<bool>("SELECT inventory.is_salable('FREE', 100)"));
+        assert!(!one::<bool>("SELECT inventory.is_salable('SAFE', 2)"));
+        assert_eq!(
+            one::<String>(
+                "SELECT string_agg(sku || '=' || salable, ' ' ORDER BY n)
+                   FROM inventory.salable_qty_many(ARRAY['A', 'ghost', 'HOT', 'A', 'SAFE']) WITH ORDINALITY AS t(sku, salable, n)"
+            ),
+            "A=9 ghost=0 HOT=990 A=9 SAFE=1"
+        );
+        assert_eq!(
+            one::<String>(
+                "SELECT string_agg(sku || '=' || salable, ' ') FROM inventory.salable_qty_many(ARRAY['A', 'HOT'], 'berlin')"
+            ),
+            "A=2 HOT=0"
+        );
+    }
+
+    #[pg_test]
+    fn salable_qty_many_rejects_null_and_bad_keys() {
+        setup();
+        assert_eq!(
+            error_of("SELECT * FROM inventory.salable_qty_many(NULL)"),
+            "22004: skus must not be NULL"
+        );
+        assert_eq!(
+            error_of("SELECT * FROM inventory.salable_qty_many(ARRAY['A', NULL])"),
+            "22004: skus[2] must not be NULL"
+        );
+        assert_eq!(
+            error_of("SELECT * FROM inventory.salable_qty_many(ARRAY['A'], NULL)"),
+            "no error from SELECT * FROM inventory.salable_qty_many(ARRAY['A'], NULL)"
+        );
+        assert_eq!(one::<i64>("SELECT count(*) FROM inventory.salable_qty_many('{}')"), 0);
+    }
 }

@@ -16,7 +16,9 @@ use inventory_reservation_core::schedule;
 use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
 
+use crate::domain::escrow;
 use crate::domain::expiry;
+use crate::errors;
 use crate::gucs;
 use crate::locks;
 use crate::worker::registry;
@@ -32,6 +34,8 @@ const RETRY_CREATE_AFTER_US: i64 = 1_000_000;
 /// Lapsed holds left after a pass belong to items other transactions have locked: look again
 /// this much later instead of at once.
 const RETRY_LOCKED_AFTER_US: i64 = 1_000_000;
+/// While split items remain, the worker looks this often whether they have become calm.
+const FOLD_CHECK_US: i64 = 2_000_000;
 /// While it sleeps in a database, the worker looks this often whether someone wants to drop
 /// it: a plain DROP DATABASE waits 5 s for other sessions to leave.
 const DROP_PROBE_MS: u64 = 250;
@@ -80,10 +84,16 @@ pub extern "C-unwind" fn inventory_reservation_expiry_main(arg: pg_sys::Datum) {
             no_extension(db, pid); // dropped (and perhaps being created again)
             break;
         };
+        let split_left = fold(db);
         let naptime_us = i64::from(gucs::WORKER_NAPTIME_MS.get()) * 1000;
         let start = now();
         // A deadline already passed after a whole pass: its holds' items were locked.
         let next_deadline = next_deadline.map(|d| if d <= start { start + RETRY_LOCKED_AFTER_US } else { d });
+        // Split items are looked at again soon, to fold them once calm.
+        let next_deadline = match (next_deadline, split_left > 0) {
+            (deadline, true) => Some(deadline.unwrap_or(i64::MAX).min(start + FOLD_CHECK_US)),
+            (deadline, false) => deadline,
+        };
         let wake = registry::end_pass(db, start, expired, |announced| {
             schedule::next_wake(start, naptime_us, next_deadline, announced)
         });
@@ -154,6 +164,32 @@ fn sleep_until(wake: impl Fn() -> i64) -> bool {
             return true;
         }
     }
+}
+
+/// Fold the items adaptation split that have become calm (`escrow::fold_calm`), in one short
+/// transaction; returns how many split items remain. An error fails the worker as a sweep's
+/// does (kept for worker_status; the launcher starts a fresh worker).
+fn fold(db: pg_sys::Oid) -> i64 {
+    BackgroundWorker::transaction(move || {
+        PgTryBuilder::new(move || {
+            if !locks::lock_extension_if_installed() {
+                return 0;
+            }
+            locks::lock_sweep_relations();
+            match Spi::connect_mut(escrow::fold_calm) {
+                Ok((_, remaining)) => remaining,
+                // SAFETY: raised as any statement's error, caught below; the abort undoes the pass.
+                Err(e) => unsafe { errors::raise(e) },
+            }
+        })
+        .catch_others(move |e| {
+            if let pg_sys::panic::CaughtError::PostgresError(report) = &e {
+                registry::record_error(db, now(), report.message());
+            }
+            e.rethrow()
+        })
+        .execute()
+    })
 }
 
 /// Expire every lapsed hold it can, batch by batch, until a batch is short of full. Returns how

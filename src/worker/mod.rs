@@ -15,6 +15,7 @@ pub(crate) mod registry;
 /// Called from `_PG_init` while shared_preload_libraries is being processed.
 pub(crate) fn init_preloaded() {
     registry::init();
+    crate::contention::init();
     launcher::register();
 }
 

@@ -90,6 +90,62 @@ fn update_from_0_7_0_keeps_live_reservations() {
     update_keeps_live_reservations("0.7.0");
 }
 
+#[test]
+fn update_from_0_8_0_keeps_live_reservations() {
+    update_keeps_live_reservations("0.8.0");
+}
+
+/// 0.9.0 adds pins to escrow buckets: an item given buckets by hand before stays as it is
+/// (pinned), every other item adapts; set_buckets gains `pin` and keeps its grants; the batch
+/// read is there and executable by no one but the owner.
+#[test]
+fn update_to_0_9_0_pins_hand_set_buckets_and_keeps_grants() {
+    let name = "inventory_upgrade_pins";
+    let mut db = fresh_database(name);
+    db.batch_execute(
+        "DROP ROLE IF EXISTS inventory_pins_app;
+         CREATE ROLE inventory_pins_app;
+         CREATE EXTENSION inventory_reservation VERSION '0.8.0';
+         SELECT inventory.set_on_hand('HOT', 100), inventory.set_on_hand('COLD', 5);
+         -- set_buckets('HOT', 8) as 0.8.0 did it (the 0.9.0 library needs the new column).
+         UPDATE inventory.stock SET buckets = 8 WHERE sku = 'HOT';
+         INSERT INTO inventory.stock_bucket (sku, location, bucket) SELECT 'HOT', 'default', n FROM generate_series(0, 7) n;
+         SELECT inventory.reserve('HOT', 1, interval '1 hour');
+         GRANT EXECUTE ON FUNCTION inventory.set_buckets(text, integer, text, text) TO inventory_pins_app;
+         ALTER EXTENSION inventory_reservation UPDATE TO '0.9.0';",
+    )
+    .unwrap();
+    let items: Vec<String> = db
+        .query(
+            "SELECT format('%s %s %s %s', sku, buckets, buckets_pinned, salable) FROM inventory.stock_levels ORDER BY sku",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(items, ["COLD 0 f 5", "HOT 8 t 99"]);
+    let granted: Vec<String> = db
+        .query(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p CROSS JOIN LATERAL aclexplode(p.proacl) a
+              WHERE p.pronamespace = 'inventory'::regnamespace AND a.grantee = 'inventory_pins_app'::regrole",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(granted, ["inventory.set_buckets(text,integer,text,text,boolean)"]);
+    let read: i64 = db
+        .query_one("SELECT salable FROM inventory.salable_qty_many(ARRAY['HOT'])", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(read, 99);
+    assert_nothing_executable_by_public(&mut db);
+    drop(db);
+    drop_database_and_role(name, "inventory_pins_app");
+}
+
 /// 0.8.0 replaces functions whose parameter lists grew (a list cannot change in place): the
 /// grants a shop gave on the old ones pass to the new ones, and nothing else gains any.
 #[test]
@@ -157,6 +213,13 @@ fn update_to_0_8_0_keeps_the_grants_of_replaced_functions() {
         dump.contains("GRANT ALL ON FUNCTION inventory.reserve(") && dump.contains("TO inventory_grants_app"),
         "pg_dump keeps the application's grants"
     );
+    assert_nothing_executable_by_public(&mut db);
+    drop(db);
+    drop_database_and_role(name, "inventory_grants_app");
+}
+
+/// As after a fresh install: no function of the extension is executable by PUBLIC.
+fn assert_nothing_executable_by_public(db: &mut Client) {
     let public: i64 = db
         .query_one(
             "SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'inventory'::regnamespace
@@ -166,16 +229,18 @@ fn update_to_0_8_0_keeps_the_grants_of_replaced_functions() {
         .unwrap()
         .get(0);
     assert_eq!(public, 0, "no function is executable by PUBLIC");
-    drop(db);
+}
+
+fn drop_database_and_role(database: &str, role: &str) {
     let mut admin = connect_to("postgres");
     admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
         .unwrap();
-    admin.batch_execute("DROP ROLE inventory_grants_app").unwrap();
+    admin.batch_execute(&format!("DROP ROLE {role}")).unwrap();
 }
 
 /// Every release before this one.
-const EARLIER_RELEASES: [&str; 7] = ["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0", "0.6.0", "0.7.0"];
+const EARLIER_RELEASES: [&str; 8] = ["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0", "0.6.0", "0.7.0", "0.8.0"];
 
 /// For the duration of a test: the worker's naptime, so that it sweeps while an update runs,
 /// and the deadlock timeout, so that a waiter checks for a cycle 10 ms after it starts waiting
