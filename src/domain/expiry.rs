@@ -18,6 +18,9 @@ statement! {
     /// waits for another item, which would leave the first item's units unreachable for as
     /// long as the wait lasts, and a locked item never keeps the others from being swept.
     /// Holds of a skipped item stay for a later batch; reads subtract them meanwhile.
+    /// Each item's holds are found through its own index (the LATERAL), whatever the plan
+    /// thinks of the batch: joined as a whole, a generic plan made while the table was small
+    /// could scan every lapsed hold once per item, minutes for a backlog of 200,000.
     /// "quantity > 0" (always true) is what lets it use the deadline index: see
     /// sql/schema.sql.
     pub(crate) struct ExpireBatch { batch: i32 }
@@ -31,12 +34,16 @@ statement! {
                    LIMIT $batch
                      FOR UPDATE OF s SKIP LOCKED) due),
           picked AS MATERIALIZED (
-              SELECT r.id FROM items i
-                JOIN inventory.reservation r ON r.sku = i.sku AND r.location = i.location
-               WHERE r.state = 'reserved' AND r.expires_at <= statement_timestamp()
-               ORDER BY r.expires_at
-               LIMIT $batch
-                 FOR UPDATE OF r SKIP LOCKED),
+              SELECT h.id FROM items i
+               CROSS JOIN LATERAL (
+                     SELECT r.id, r.expires_at FROM inventory.reservation r
+                      WHERE r.sku = i.sku AND r.location = i.location
+                        AND r.state = 'reserved' AND r.expires_at <= statement_timestamp()
+                      ORDER BY r.expires_at
+                      LIMIT $batch
+                        FOR UPDATE SKIP LOCKED) h
+               ORDER BY h.expires_at
+               LIMIT $batch),
           lapsed AS (
               UPDATE inventory.reservation r
                  SET state = 'expired', version = r.version + 1, updated_at = statement_timestamp()
