@@ -21,10 +21,11 @@ use crate::locks;
 
 /// Slots of the table: a power of two, so that a hash picks one with a mask.
 const SLOTS: usize = 8192;
-/// Others in flight on the same slot for an arrival to count as a meeting.
-const MEETING: u32 = 2;
+/// Others in flight on the same slot for an arrival to count as a meeting: a queue this deep
+/// on one row. Shallower queues cost less than the escrow path, which is dearer per call.
+const MEETING: u32 = 4;
 /// Meetings in a row (none more than `MEETINGS_WITHIN_MS` apart) before the item is split.
-const MEETINGS_TO_SPLIT: u32 = 8;
+const MEETINGS_TO_SPLIT: u32 = 16;
 const MEETINGS_WITHIN_MS: u64 = 1_000;
 
 pub(crate) struct Slot {

@@ -34,6 +34,13 @@ pub(crate) fn actor() -> pg_sys::Oid {
     ACTOR.get().unwrap_or_else(|| unsafe { pg_sys::GetUserId() })
 }
 
+/// The name of `actor()`, as inventory.caller() returns it and the log records it.
+pub(crate) fn actor_name() -> String {
+    // SAFETY: the actor is a role of this session; the name is palloc'd.
+    let name = unsafe { std::ffi::CStr::from_ptr(pg_sys::GetUserNameFromId(actor(), false)) };
+    name.to_string_lossy().into_owned()
+}
+
 /// How a V1 function runs.
 #[derive(Clone, Copy)]
 pub(crate) enum Runs {

@@ -8,7 +8,8 @@
 //! relations are opened with AccessShareLock, as a SELECT would, until the transaction ends.
 //!
 //! Relations and columns are found by name in schema `inventory` and kept per backend until a
-//! relcache invalidation (ALTER, DROP, an extension update) clears them.
+//! relcache invalidation (ALTER, DROP, an extension update) clears them; `rows` writes through
+//! the same catalog.
 
 use std::cell::Cell;
 use std::ffi::{CStr, c_int};
@@ -27,8 +28,9 @@ pub(crate) struct Table<const N: usize> {
 /// Our relations as this backend last found them.
 #[derive(Clone, Copy)]
 pub(crate) struct Catalog {
-    /// stock: location, on_hand, held, safety_stock, manage_stock, backorders, buckets.
-    pub stock: Table<7>,
+    /// stock: location, on_hand, held, safety_stock, manage_stock, backorders, buckets,
+    /// updated_at (see `stock`).
+    pub stock: Table<8>,
     pub stock_key: pg_sys::Oid,
     /// reservation: quantity, state.
     pub reservation: Table<2>,
@@ -39,8 +41,57 @@ pub(crate) struct Catalog {
     pub bucket_key: pg_sys::Oid,
     /// stock has buckets_pinned (0.9.0 on): adaptation may change buckets.
     pub stock_pins: bool,
+    /// reservation, every column a new hold fills, in `RESERVATION_ROW` order.
+    pub reservation_row: Table<14>,
+    pub reservation_key: pg_sys::Oid,
+    /// log, every column a log row of a hold fills, in `LOG_ROW` order.
+    pub log_row: Table<9>,
+    pub log_id_seq: pg_sys::Oid,
 }
 
+/// The columns of a new reservation row, in the order `Catalog::reservation_row` has them.
+const RESERVATION_ROW: [&CStr; 14] = [
+    c"id",
+    c"sku",
+    c"location",
+    c"quantity",
+    c"state",
+    c"owner",
+    c"channel",
+    c"idempotency_key",
+    c"expires_at",
+    c"created_at",
+    c"updated_at",
+    c"metadata",
+    c"line_ref",
+    c"version",
+];
+
+/// The columns of a new log row, in the order `Catalog::log_row` has them.
+const LOG_ROW: [&CStr; 9] = [
+    c"sku",
+    c"id",
+    c"reservation_id",
+    c"location",
+    c"event",
+    c"quantity",
+    c"actor",
+    c"logged_at",
+    c"reason",
+];
+
+/// Positions in `Catalog::reservation_row`.
+pub(crate) mod reservation {
+    pub const SKU: usize = 1;
+    pub const LOCATION: usize = 2;
+    pub const QUANTITY: usize = 3;
+    pub const STATE: usize = 4;
+    pub const EXPIRES_AT: usize = 8;
+    pub const UPDATED_AT: usize = 10;
+    pub const VERSION: usize = 13;
+}
+
+/// Positions in `Catalog::stock`.
 pub(crate) mod stock {
     pub const LOCATION: usize = 0;
     pub const ON_HAND: usize = 1;
@@ -49,6 +100,7 @@ pub(crate) mod stock {
     pub const MANAGE_STOCK: usize = 4;
     pub const BACKORDERS: usize = 5;
     pub const BUCKETS: usize = 6;
+    pub const UPDATED_AT: usize = 7;
 }
 
 thread_local! {
@@ -85,6 +137,7 @@ pub(crate) fn catalog() -> ApiResult<Catalog> {
                 column(stock, c"manage_stock")?,
                 column(stock, c"backorders")?,
                 column(stock, c"buckets")?,
+                column(stock, c"updated_at")?,
             ],
         },
         stock_key: relation(schema, c"stock_pkey")?,
@@ -99,6 +152,10 @@ pub(crate) fn catalog() -> ApiResult<Catalog> {
         },
         bucket_key: relation(schema, c"stock_bucket_pkey")?,
         stock_pins: column(stock, c"buckets_pinned").is_ok(),
+        reservation_row: table(reservation, RESERVATION_ROW)?,
+        reservation_key: relation(schema, c"reservation_pkey")?,
+        log_row: table(relation(schema, c"log")?, LOG_ROW)?,
+        log_id_seq: relation(schema, c"log_id_seq")?,
     };
     CATALOG.set(Some(found));
     Ok(found)
@@ -128,6 +185,15 @@ fn relation(schema: pg_sys::Oid, name: &CStr) -> ApiResult<pg_sys::Oid> {
     Ok(oid)
 }
 
+/// A relation with the attribute numbers of `names`, in their order.
+fn table<const N: usize>(oid: pg_sys::Oid, names: [&CStr; N]) -> ApiResult<Table<N>> {
+    let mut columns = [0; N];
+    for (n, name) in names.iter().enumerate() {
+        columns[n] = column(oid, name)?;
+    }
+    Ok(Table { oid, columns })
+}
+
 fn column(relation: pg_sys::Oid, name: &CStr) -> ApiResult<pg_sys::AttrNumber> {
     // SAFETY: a syscache lookup by relation and column name.
     let attnum = unsafe { pg_sys::get_attnum(relation, name.as_ptr()) };
@@ -144,6 +210,8 @@ pub(crate) enum Key {
     TextEq(pg_sys::Datum),
     /// A timestamptz column at most a timestamptz Datum.
     TimestamptzAtMost(pg_sys::Datum),
+    /// A uuid column equal to a uuid Datum.
+    UuidEq(pg_sys::Datum),
 }
 
 /// An open index scan over a table, with a slot for the rows it finds. Rescan it with new key
@@ -172,13 +240,23 @@ impl IndexScan {
     /// Open `table` and its `index` (AccessShareLock, held until the transaction ends) and
     /// scan for `keys`, one per leading index column.
     pub(crate) fn open(table: pg_sys::Oid, index: pg_sys::Oid, keys: &[Key]) -> IndexScan {
+        IndexScan::open_at(table, index, keys, snapshot())
+    }
+
+    /// `open`, reading as of `snapshot`, which must stay valid while the scan is open.
+    pub(crate) fn open_at(
+        table: pg_sys::Oid,
+        index: pg_sys::Oid,
+        keys: &[Key],
+        snapshot: pg_sys::Snapshot,
+    ) -> IndexScan {
         let lock = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
         // SAFETY: valid oids from catalog(); every resource opened here is closed in Drop, or
         // by the transaction's abort if an error unwinds past it.
         unsafe {
             let heap = pg_sys::table_open(table, lock);
             let index = pg_sys::index_open(index, lock);
-            let scan = pg_sys::index_beginscan(heap, index, snapshot(), keys.len() as c_int, 0);
+            let scan = pg_sys::index_beginscan(heap, index, snapshot, keys.len() as c_int, 0);
             let slot = pg_sys::table_slot_create(heap, std::ptr::null_mut());
             let mut opened = IndexScan {
                 heap,
@@ -198,6 +276,7 @@ impl IndexScan {
             let (strategy, procedure, value) = match *key {
                 Key::TextEq(value) => (pg_sys::BTEqualStrategyNumber, pg_sys::F_TEXTEQ, value),
                 Key::TimestamptzAtMost(value) => (pg_sys::BTLessEqualStrategyNumber, pg_sys::F_TIMESTAMPTZ_LE, value),
+                Key::UuidEq(value) => (pg_sys::BTEqualStrategyNumber, pg_sys::F_UUID_EQ, value),
             };
             // SAFETY: the index has at least keys.len() columns (ours, found by name); the
             // collation is the index column's own, as the planner would use.
@@ -225,6 +304,12 @@ impl IndexScan {
                 0,
             )
         };
+    }
+
+    /// Where the current row is.
+    pub(crate) fn tid(&self) -> pg_sys::ItemPointerData {
+        // SAFETY: the slot holds the row next() found.
+        unsafe { (*self.slot).tts_tid }
     }
 
     /// How many keys the scan was opened with.

@@ -3,8 +3,10 @@
 use inventory_reservation_core::InventoryError;
 use inventory_reservation_core::policy::{Deadline, choose_deadline};
 use inventory_reservation_core::ttl::{IntervalParts, check_ttl};
-use pgrx::datum::{Interval, TimestampWithTimeZone};
+use pgrx::datum::{Interval, IntoDatum, TimestampWithTimeZone};
 use pgrx::pg_sys;
+
+use crate::errors::{ApiError, ApiResult};
 
 /// The months, days and microseconds of an interval, which the core's rules compare.
 pub(crate) fn parts(i: Interval) -> IntervalParts {
@@ -34,4 +36,19 @@ pub(crate) fn deadline(
     // SAFETY: a plain read of the current statement's start time.
     let now = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
     choose_deadline(ttl.map(parts), expires_at.map(i64::from), now)
+}
+
+/// The statement's start plus `ttl`, as `statement_timestamp() + ttl` in SQL (raising the
+/// same error when it leaves the timestamp range).
+pub(crate) fn after_statement_start(ttl: Interval) -> ApiResult<TimestampWithTimeZone> {
+    // SAFETY: a plain read of the current statement's start time.
+    let now = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
+    // SAFETY: timestamptz + interval of two valid values; raises on overflow as SQL does.
+    unsafe {
+        pgrx::direct_function_call::<TimestampWithTimeZone>(
+            pg_sys::timestamptz_pl_interval,
+            &[Some(pg_sys::Datum::from(now)), ttl.into_datum()],
+        )
+    }
+    .ok_or_else(|| ApiError::Internal("timestamptz + interval returned NULL".into()))
 }

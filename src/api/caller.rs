@@ -1,9 +1,5 @@
 //! inventory.caller(): who acts, for the log.
 
-use std::ffi::CStr;
-
-use pgrx::pg_sys;
-
 use crate::errors::ApiResult;
 use crate::fmgr::{self, Args, sql_function};
 
@@ -22,7 +18,5 @@ sql_function!(pg_finfo_inventory_caller, inventory_caller, caller, as_called);
 /// outermost API call under way (see `fmgr`), or `current_user` outside one. Inside the API
 /// current_user is the owner, but the log must name the caller.
 fn caller(_args: &Args) -> ApiResult<String> {
-    // SAFETY: the actor is a role of this session; the name is palloc'd.
-    let name = unsafe { CStr::from_ptr(pg_sys::GetUserNameFromId(fmgr::actor(), false)) };
-    Ok(name.to_string_lossy().into_owned())
+    Ok(fmgr::actor_name())
 }

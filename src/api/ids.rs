@@ -1,36 +1,14 @@
 //! inventory.uuid_v7(): the default of reservation.id, time-ordered (see core `id`).
 
-use std::cell::Cell;
-
-use inventory_reservation_core::id::{UNIX_TO_POSTGRES_EPOCH_MICROS, next_micros, uuid_v7};
 use pgrx::datum::Uuid;
-use pgrx::pg_sys;
 
-use crate::errors::{ApiError, ApiResult};
+use crate::errors::ApiResult;
 use crate::fmgr::{Args, sql_function};
-
-thread_local! {
-    /// The time (Unix microseconds) in this session's last id.
-    static LAST_MICROS: Cell<i64> = const { Cell::new(0) };
-}
+use crate::ids;
 
 sql_function!(pg_finfo_inventory_uuid_v7, inventory_uuid_v7, new_id, as_called);
 
-/// A version 7 UUID for now: the clock, not the transaction's start, and never earlier than
-/// this session's last id, so a session's ids strictly increase (ids of different sessions
-/// sort by time to the microsecond). Random bits from the same source as gen_random_uuid().
+/// A new reservation id (see `ids::new_reservation_id`).
 fn new_id(_: &Args) -> ApiResult<Uuid> {
-    let mut random = [0u8; 8];
-    // SAFETY: the buffer is ours and its length is passed along.
-    let ok = unsafe { pg_sys::pg_strong_random(random.as_mut_ptr().cast(), random.len()) };
-    if !ok {
-        return Err(ApiError::Internal(
-            "inventory_reservation: could not generate random values".into(),
-        ));
-    }
-    // SAFETY: reads the system clock.
-    let now = unsafe { pg_sys::GetCurrentTimestamp() } + UNIX_TO_POSTGRES_EPOCH_MICROS;
-    let micros = next_micros(now, LAST_MICROS.get());
-    LAST_MICROS.set(micros);
-    Ok(Uuid::from_bytes(uuid_v7(micros, random)))
+    ids::new_reservation_id()
 }

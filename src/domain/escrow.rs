@@ -14,9 +14,8 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
 use crate::contention;
-use crate::domain::holds::{self, Hold, HoldOnItem, NewHold};
+use crate::domain::holds::{self, NewHold};
 use crate::domain::items::{Item, ItemKey, LockItem, LogItemEvent, lock_or_create, setting_changed};
-use crate::domain::sql::hold_for_item;
 use crate::errors::ApiResult;
 use crate::gucs;
 use crate::scan;
@@ -57,16 +56,14 @@ statement! {
     /// (the caller's slot modulo the bucket count). Neither reads nor checks the item row: a
     /// bucket has free units only while its item has buckets and limited stock, because every
     /// change of those settings drains the buckets under lock first.
-    struct BucketHold<'a> { hold: NewHold<'a>, first_bucket: i32 }
+    struct BucketHold<'a> { item: ItemKey<'a>, quantity: i64, first_bucket: i32 }
     = concat!(
-        "WITH item AS (
-              UPDATE inventory.stock_bucket b SET free = b.free - $quantity
-               WHERE b.sku = $sku AND b.location = $location AND b.free >= $quantity
-                 AND b.bucket = ",
+        "UPDATE inventory.stock_bucket b SET free = b.free - $quantity
+          WHERE b.sku = $sku AND b.location = $location AND b.free >= $quantity
+            AND b.bucket = ",
         first_unlocked_bucket!("$first_bucket", "m.free >= $quantity"),
         "
-              RETURNING b.sku, b.location), ",
-        hold_for_item!()
+         RETURNING 1"
     );
 }
 
@@ -90,20 +87,16 @@ statement! {
 }
 
 statement! {
-    /// Both locked: move `grant` units from the item to `bucket` and hold `quantity` of them.
-    struct GrantHold<'a> { hold: NewHold<'a>, bucket: i32, grant: i64 }
-    = concat!(
-        "WITH granted AS (
+    /// Both locked: move `grant` units from the item to `bucket` and take `quantity` of them.
+    struct GrantHold<'a> { item: ItemKey<'a>, quantity: i64, bucket: i32, grant: i64 }
+    = "WITH granted AS (
               UPDATE inventory.stock SET held = held + $grant, updated_at = statement_timestamp()
                WHERE sku = $sku AND location = $location
-              RETURNING sku, location),
-          item AS (
-              UPDATE inventory.stock_bucket b SET free = b.free + $grant - $quantity
-                FROM granted g
-               WHERE b.sku = g.sku AND b.location = g.location AND b.bucket = $bucket
-              RETURNING b.sku, b.location), ",
-        hold_for_item!()
-    );
+              RETURNING sku, location)
+          UPDATE inventory.stock_bucket b SET free = b.free + $grant - $quantity
+            FROM granted g
+           WHERE b.sku = g.sku AND b.location = g.location AND b.bucket = $bucket
+          RETURNING 1";
 }
 
 statement! {
@@ -232,7 +225,7 @@ pub(crate) fn take<'a>(
             match split {
                 Some(buckets) => buckets,
                 None => {
-                    if let Some(id) = holds::insert_hold(client, Hold { hold: new_hold()? })? {
+                    if let Some(id) = holds::hold_from_row(client, item, quantity, false, new_hold()?)? {
                         return Ok(Some(id));
                     }
                     let buckets = store::exec_one::<i32, _>(client, ItemBuckets { item: item.key() })?.unwrap_or(0);
@@ -251,8 +244,12 @@ pub(crate) fn take<'a>(
     // included, so that cycle cannot form.
     let first_bucket = slot() % buckets;
     let from_bucket = || -> ApiResult<Option<Uuid>> {
-        let hold = new_hold()?;
-        holds::insert_hold(client, BucketHold { hold, first_bucket })
+        let take = BucketHold {
+            item: item.key(),
+            quantity,
+            first_bucket,
+        };
+        holds::take_and_hold(client, take, new_hold()?)
     };
     if let Some(id) = keep_if_some(from_bucket)? {
         return Ok(Some(id));
@@ -271,7 +268,7 @@ pub(crate) fn take<'a>(
     let Some((free, mut buckets)) = found else {
         // Too few units on the item row, or no buckets any more: then the hint was stale, and
         // the item row itself may have the units.
-        let held = holds::insert_hold(client, Hold { hold: new_hold()? })?;
+        let held = holds::hold_from_row(client, item, quantity, false, new_hold()?)?;
         if held.is_some() {
             remember(item, 0);
         }
@@ -296,16 +293,15 @@ pub(crate) fn take<'a>(
         free_bucket = lock_free_bucket(client, item, buckets)?;
     }
     let Some(bucket) = free_bucket else {
-        return holds::insert_hold(client, HoldOnItem { hold: new_hold()? });
+        return holds::hold_from_row(client, item, quantity, true, new_hold()?);
     };
-    holds::insert_hold(
-        client,
-        GrantHold {
-            hold: new_hold()?,
-            bucket,
-            grant,
-        },
-    )
+    let take = GrantHold {
+        item: item.key(),
+        quantity,
+        bucket,
+        grant,
+    };
+    holds::take_and_hold(client, take, new_hold()?)
 }
 
 /// Whether adaptation may change buckets: switched on, and the schema updated to have pins

@@ -8,12 +8,11 @@ use pgrx::spi::SpiClient;
 use crate::domain::channels;
 use crate::domain::escrow;
 use crate::domain::events::salable_changed;
-use crate::domain::holds::{self, HoldCounter, HoldOnItem, HoldOptions, InsertHold};
+use crate::domain::holds::{self, HoldOptions};
 use crate::domain::idempotency::{self, Shape};
 use crate::domain::items::Item;
 use crate::domain::taking::{self, Attempt};
-use crate::errors::{ApiError, ApiResult};
-use crate::store;
+use crate::errors::ApiResult;
 
 /// What a request does before it takes anything.
 enum Before {
@@ -61,7 +60,7 @@ pub(crate) fn reserve(
     let new_hold = || holds::new_hold(item, quantity, options, keys, channel_ttl);
     let id = taking::take_or_fail(client, item, quantity, |c, attempt| match attempt {
         Attempt::First => escrow::take(c, item, quantity, &new_hold),
-        Attempt::Again => holds::insert_hold(c, HoldOnItem { hold: new_hold()? }),
+        Attempt::Again => holds::hold_from_row(c, item, quantity, true, new_hold()?),
     })?;
     salable_changed(client, &item.sku, &item.location)?;
     Ok(Some(id))
@@ -87,12 +86,7 @@ pub(crate) fn reserve_order(
             location: location.clone(),
         };
         taking::take_or_fail(client, &item, *total, |c, _| {
-            let counter = HoldCounter {
-                sku,
-                location,
-                quantity: *total,
-            };
-            Ok(store::exec_one::<i32, _>(c, counter)?)
+            Ok(holds::take_from_row(c, &item, *total, true)?.then_some(()))
         })?;
     }
     let mut ids = Vec::with_capacity(lines.len());
@@ -108,9 +102,7 @@ pub(crate) fn reserve_order(
             .map(|k| idempotency::line_key(k, n + 1));
         let keys = (key.as_deref(), line.line_ref.as_deref());
         let hold = holds::new_hold(&item, line.quantity, options, keys, channel_ttl)?;
-        let id = holds::insert_hold(client, InsertHold { hold })?
-            .ok_or_else(|| ApiError::Internal("reserve_many inserted no row".into()))?;
-        ids.push(id);
+        ids.push(holds::write_hold(client, hold)?);
     }
     for (sku, location, _) in &totals {
         salable_changed(client, sku, location)?;

@@ -18,21 +18,19 @@ macro_rules! hold_for_item {
     };
 }
 
-/// Hold units on the item row itself: a conditional counter update (which never oversells
-/// under READ COMMITTED: a blocked updater re-checks the condition on the newest row), then
-/// the reservation. `$cond` narrows which items may be taken this way.
-macro_rules! hold_on_item {
+/// Take units of the item row itself: a conditional counter update, which never oversells
+/// under READ COMMITTED (a blocked updater re-checks the condition on the newest row). Returns
+/// a row when it took them. `$cond` narrows which items may be taken this way.
+macro_rules! take_from_item {
     ($cond:literal) => {
         concat!(
-            "WITH item AS (
-              UPDATE inventory.stock
-                 SET held = held + $quantity, updated_at = statement_timestamp()
-               WHERE sku = $sku AND location = $location ",
+            "UPDATE inventory.stock
+                SET held = held + $quantity, updated_at = statement_timestamp()
+              WHERE sku = $sku AND location = $location ",
             $cond,
             "
-                 AND (NOT manage_stock OR backorders OR GREATEST(on_hand - held, 0) - safety_stock >= $quantity)
-              RETURNING sku, location), ",
-            $crate::domain::sql::hold_for_item!()
+                AND (NOT manage_stock OR backorders OR GREATEST(on_hand - held, 0) - safety_stock >= $quantity)
+             RETURNING 1"
         )
     };
 }
@@ -54,4 +52,4 @@ macro_rules! return_units_of_item {
     };
 }
 
-pub(crate) use {hold_for_item, hold_on_item, return_units_of_item};
+pub(crate) use {hold_for_item, return_units_of_item, take_from_item};

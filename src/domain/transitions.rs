@@ -8,10 +8,15 @@ use pgrx::datum::{Interval, TimestampWithTimeZone, Uuid};
 use pgrx::pg_sys;
 use pgrx::spi::SpiClient;
 
+use pgrx::datum::IntoDatum;
+
 use crate::domain::events::salable_changed;
+use crate::domain::holds;
 use crate::domain::items::Item;
 use crate::domain::taking;
 use crate::errors::{ApiError, ApiResult};
+use crate::rows::{self, Updated};
+use crate::scan::{self, Key, reservation};
 use crate::store::{self, statement};
 use crate::worker::registry;
 
@@ -263,6 +268,14 @@ fn end_active_hold(
     from: &[ReservationState],
     to: ReservationState,
 ) -> ApiResult<bool> {
+    match end_active_hold_directly(client, request, from, to)? {
+        Some(Some(item)) => {
+            salable_changed(client, &item.sku, &item.location)?;
+            return Ok(true);
+        }
+        Some(None) => return Ok(false),
+        None => {} // the reservation table needs the executor
+    }
     let ended = EndActiveHold {
         ending: ending(request.id, to, request.action, request.reason),
         from: from.iter().map(|s| s.as_str()).collect(),
@@ -280,6 +293,70 @@ fn end_active_hold(
     };
     salable_changed(client, &sku, &location)?;
     Ok(true)
+}
+
+/// `end_active_hold` without the executor (see `rows`): the item of the ended hold, None
+/// (inside Some) when the hold is not active, or None when the reservation table needs the
+/// executor and nothing was done.
+fn end_active_hold_directly(
+    client: &mut SpiClient<'_>,
+    request: Request<'_>,
+    from: &[ReservationState],
+    to: ReservationState,
+) -> ApiResult<Option<Option<Item>>> {
+    let catalog = scan::catalog()?;
+    let column = |n: usize| catalog.reservation_row.columns[n];
+    // SAFETY: the statement's start time, as statement_timestamp() in SQL.
+    let now = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
+    let id = request
+        .id
+        .into_datum()
+        .ok_or_else(|| ApiError::Internal("a uuid became NULL".into()))?;
+    let mut ended = None;
+    let updated = rows::update_one(
+        catalog.reservation_row.oid,
+        catalog.reservation_key,
+        &[Key::UuidEq(id)],
+        |row| {
+            let state = ReservationState::parse(&row.text(column(reservation::STATE))?)?;
+            // As EndActiveHold: a reserved hold past its deadline is the caller's to decide on.
+            let lapsed = state == ReservationState::Reserved
+                && row
+                    .timestamptz(column(reservation::EXPIRES_AT))
+                    .is_none_or(|at| at <= now);
+            let version = row.int8(column(reservation::VERSION));
+            if !from.contains(&state) || lapsed || request.expected_version.is_some_and(|v| v != version) {
+                return None;
+            }
+            ended = Some((
+                row.text(column(reservation::SKU))?,
+                row.text(column(reservation::LOCATION))?,
+                row.int8(column(reservation::QUANTITY)),
+            ));
+            Some(vec![
+                (column(reservation::STATE), to.as_str().into_datum()),
+                (column(reservation::VERSION), (version + 1).into_datum()),
+                (column(reservation::UPDATED_AT), Some(pg_sys::Datum::from(now))),
+            ])
+        },
+    )?;
+    match updated {
+        Updated::NeedsExecutor => return Ok(None),
+        Updated::Unchanged => return Ok(Some(None)),
+        Updated::Changed => {}
+    }
+    let (sku, location, quantity) = ended.ok_or_else(|| ApiError::Internal("an ended hold without its item".into()))?;
+    let item = Item { sku, location };
+    holds::return_to_row(client, &item, quantity, to == ReservationState::Committed)?;
+    holds::log_hold_event(
+        client,
+        &item,
+        request.id,
+        request.action.as_str(),
+        quantity,
+        request.reason,
+    )?;
+    Ok(Some(Some(item)))
 }
 
 fn ending<'a>(id: Uuid, next: ReservationState, action: Action, reason: Option<&'a str>) -> Ending<'a> {

@@ -2,6 +2,7 @@
 SELECT inventory.set_on_hand('err-A', 5);
 SELECT inventory.reserve('err-A', 1) AS done \gset
 SELECT inventory.commit(:'done');
+SELECT inventory.reserve('err-A', 1) AS held \gset
 SELECT count(*) AS reservations_before FROM inventory.reservation \gset
 SELECT count(*) AS log_before FROM inventory.log \gset
 
@@ -162,6 +163,16 @@ SELECT inventory.reserve('err-A', 1, idempotency_key => E'key\u202E1');
 -- Metadata is capped at 64 kB.
 SELECT inventory.reserve('err-A', 1, metadata => jsonb_build_object('note', repeat('x', 70000)));
 \echo :LAST_ERROR_SQLSTATE
+
+-- A read-only transaction cannot write through the library either (25006), as with SQL.
+BEGIN READ ONLY;
+SELECT inventory.reserve('err-A', 1);
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN READ ONLY;
+SELECT inventory.release(:'held');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
 
 -- Nothing changed.
 SELECT count(*) = :reservations_before AS reservations_unchanged,
