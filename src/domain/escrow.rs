@@ -158,6 +158,17 @@ statement! {
 }
 
 statement! {
+    /// Folding, step 2: lock every bucket of the item without waiting; false when a reserve
+    /// in flight holds one (then the worker tries again on its next pass). So the worker never
+    /// waits for a row while it holds the item, which a reserve may be queued for.
+    struct LockIdleBuckets<'a> { item: ItemKey<'a> }
+    = "SELECT (SELECT count(*) FROM inventory.stock_bucket WHERE sku = $sku AND location = $location)
+            = (SELECT count(*) FROM (SELECT 1 FROM inventory.stock_bucket
+                                      WHERE sku = $sku AND location = $location
+                                        FOR UPDATE SKIP LOCKED) idle)";
+}
+
+statement! {
     /// Set the item's bucket count and whether it is pinned, and make sure buckets 0 to
     /// `buckets` - 1 exist. Rows beyond stay, drained and unused (no slot maps to them any more).
     struct SetBuckets<'a> { item: ItemKey<'a>, buckets: i32, pinned: bool }
@@ -375,8 +386,8 @@ fn change_buckets(
 
 /// Fold the items adaptation split back into one row once they have been calm for
 /// inventory.bucket_fold_delay (at once when adaptation is off). Returns how many it folded
-/// and how many split items remain, for the worker to look at again. Never waits for an item
-/// another transaction holds; it waits only for reserves in flight on the item's buckets.
+/// and how many split items remain, for the worker to look at again. Never waits for a row
+/// another transaction holds.
 pub(crate) fn fold_calm(client: &mut SpiClient<'_>) -> ApiResult<(i64, i64)> {
     if !scan::catalog()?.stock_pins {
         return Ok((0, 0)); // not updated to 0.9.0 yet: nothing was split
@@ -396,8 +407,10 @@ pub(crate) fn fold_calm(client: &mut SpiClient<'_>) -> ApiResult<(i64, i64)> {
             remaining += 1;
             continue;
         }
-        if store::exec_one::<i32, _>(client, LockSplitItem { item: item.key() })?.is_none() {
-            remaining += 1; // held by another transaction: next pass
+        if store::exec_one::<i32, _>(client, LockSplitItem { item: item.key() })?.is_none()
+            || store::exec_one::<bool, _>(client, LockIdleBuckets { item: item.key() })? != Some(true)
+        {
+            remaining += 1; // the item or a bucket is held by another transaction: next pass
             continue;
         }
         let before = store::exec_one::<i32, _>(client, ItemBuckets { item: item.key() })?.unwrap_or(0);
