@@ -11,6 +11,7 @@
 use pgrx::prelude::*;
 
 mod api;
+mod compat;
 mod contention;
 mod domain;
 mod errors;

@@ -66,15 +66,7 @@ fn insert(table: pg_sys::Oid, values: &[Value]) {
         }
         pg_sys::ExecStoreVirtualTuple(slot);
         pg_sys::simple_table_tuple_insert(rel, slot);
-        pg_sys::ExecInsertIndexTuples(
-            result_rel,
-            slot,
-            estate,
-            false,
-            false,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-        );
+        crate::compat::insert_index_entries(result_rel, slot, estate, false);
         pg_sys::ExecCloseIndices(result_rel);
         pg_sys::ExecResetTupleTable((*estate).es_tupleTable, false);
         pg_sys::FreeExecutorState(estate);
@@ -104,10 +96,9 @@ unsafe fn writable_directly(rel: pg_sys::Relation, values: &[Value]) -> bool {
         if !updatable_directly(rel) {
             return false;
         }
-        let descriptor = (*rel).rd_att;
-        let natts = usize::try_from((*descriptor).natts).unwrap_or(0);
-        let attrs = (*descriptor).attrs.as_slice(natts);
-        attrs.iter().enumerate().all(|(n, attr)| {
+        // pgrx's view of the descriptor knows each major's layout of the attributes.
+        let descriptor = pgrx::PgTupleDesc::from_pg_unchecked((*rel).rd_att);
+        descriptor.iter().enumerate().all(|(n, attr)| {
             match values
                 .iter()
                 .find(|(attnum, _)| usize::try_from(*attnum).ok() == Some(n + 1))
@@ -330,37 +321,17 @@ unsafe fn write_update(
         let mut tid = (*locked).tts_tid;
         let mut failure = pg_sys::TM_FailureData::default();
         let mut lock_mode = pg_sys::LockTupleMode::LockTupleNoKeyExclusive;
-        let mut update_indexes = false;
-        let result = pg_sys::table_tuple_update(
-            rel,
-            &mut tid,
-            new,
-            cid,
-            snapshot,
-            std::ptr::null_mut(),
-            true,
-            &mut failure,
-            &mut lock_mode,
-            &mut update_indexes,
-        );
+        let (result, entries) =
+            crate::compat::table_tuple_update(rel, &mut tid, new, cid, snapshot, &mut failure, &mut lock_mode);
         if result != pg_sys::TM_Result::TM_Ok {
             pgrx::error!("inventory_reservation: updating a row this transaction has locked gave {result}");
         }
-        if update_indexes {
+        if entries != crate::compat::IndexEntries::None {
             let result_rel = pg_sys::palloc0(size_of::<pg_sys::ResultRelInfo>()).cast::<pg_sys::ResultRelInfo>();
             pg_sys::InitResultRelInfo(result_rel, rel, 1, std::ptr::null_mut(), 0);
             pg_sys::ExecOpenIndices(result_rel, false);
-            // Not flagged as an update: that flag only feeds a hint for bottom-up index
-            // deletion, and computing it needs a range table this executor state lacks.
-            pg_sys::ExecInsertIndexTuples(
-                result_rel,
-                new,
-                estate,
-                false,
-                false,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-            );
+            let only_summarizing = entries == crate::compat::IndexEntries::Summarizing;
+            crate::compat::insert_index_entries(result_rel, new, estate, only_summarizing);
             pg_sys::ExecCloseIndices(result_rel);
         }
     }

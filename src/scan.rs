@@ -256,7 +256,7 @@ impl IndexScan {
         unsafe {
             let heap = pg_sys::table_open(table, lock);
             let index = pg_sys::index_open(index, lock);
-            let scan = pg_sys::index_beginscan(heap, index, snapshot, keys.len() as c_int, 0);
+            let scan = crate::compat::index_beginscan(heap, index, snapshot, keys.len() as c_int);
             let slot = pg_sys::table_slot_create(heap, std::ptr::null_mut());
             let mut opened = IndexScan {
                 heap,

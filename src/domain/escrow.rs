@@ -10,7 +10,6 @@ use std::collections::HashMap;
 
 use inventory_reservation_core::policy::{bucket_grant, grown_buckets, split_buckets};
 use pgrx::datum::Uuid;
-use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
 use crate::contention;
@@ -211,8 +210,7 @@ fn remember(item: &Item, buckets: i32) {
 /// This backend's slot: its backend id, stable for the session and distinct among the
 /// sessions running at once, so concurrent buyers spread over the buckets.
 fn slot() -> i32 {
-    // SAFETY: a plain integer set once at backend start.
-    unsafe { pg_sys::MyBackendId }
+    crate::compat::backend_number()
 }
 
 /// reserve's first try: the item row for an ordinary item; a bucket for a hot one,
