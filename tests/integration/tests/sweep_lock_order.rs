@@ -16,11 +16,20 @@ fn the_sweep_skips_an_item_an_order_holds_under_an_icu_collation() {
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
         .unwrap();
-    admin
-        .batch_execute(&format!(
-            "CREATE DATABASE {DB} LOCALE_PROVIDER icu ICU_LOCALE 'en-US' TEMPLATE template0"
-        ))
-        .unwrap();
+    let created = admin.batch_execute(&format!(
+        "CREATE DATABASE {DB} LOCALE_PROVIDER icu ICU_LOCALE 'en-US' TEMPLATE template0"
+    ));
+    // A server built without ICU (the PyPI builds of 16 and 18 that bin/test runs) cannot
+    // have such a database, so there is nothing to test on it; Debian's 15 has ICU.
+    if let Err(e) = &created
+        && let Some(db_error) = e.as_db_error()
+        && *db_error.code() == postgres::error::SqlState::FEATURE_NOT_SUPPORTED
+        && db_error.message().contains("ICU is not supported")
+    {
+        println!("not applicable: this server is built without ICU");
+        return;
+    }
+    created.unwrap();
     let mut db = connect_to(DB);
     db.batch_execute("CREATE EXTENSION inventory_reservation").unwrap();
     let collated: bool = db.query_one("SELECT 'a-1' < 'B-1'", &[]).unwrap().get(0);
