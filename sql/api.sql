@@ -208,7 +208,7 @@ DO $$
 BEGIN
   IF current_setting('shared_preload_libraries') !~ '(^|[\s,"])inventory_reservation($|[\s,"])' THEN
     RAISE WARNING 'inventory_reservation is not in shared_preload_libraries, so no background worker expires reservations'
-      USING HINT = 'Reads stay exact without it. Run SELECT inventory.expire_stale() on a schedule (pg_cron: SELECT cron.schedule(''inventory-expiry'', ''10 seconds'', ''SELECT inventory.expire_stale()'')), or preload the library and restart.';
+      USING HINT = 'Reads stay exact without it. Run SELECT inventory.expire_stale() on a schedule (pg_cron: SELECT cron.schedule(''inventory-expiry'', ''* * * * *'', ''SELECT inventory.expire_stale()''); pg_cron 1.5 and later also take ''10 seconds''), or preload the library and restart.';
   END IF;
 END $$;
 
