@@ -95,6 +95,11 @@ fn update_from_0_8_0_keeps_live_reservations() {
     update_keeps_live_reservations("0.8.0");
 }
 
+#[test]
+fn update_from_0_9_0_keeps_live_reservations() {
+    update_keeps_live_reservations("0.9.0");
+}
+
 /// 0.9.0 adds pins to escrow buckets: an item given buckets by hand before stays as it is
 /// (pinned), every other item adapts; set_buckets gains `pin` and keeps its grants; the batch
 /// read is there and executable by no one but the owner.
@@ -240,7 +245,9 @@ fn drop_database_and_role(database: &str, role: &str) {
 }
 
 /// Every release before this one.
-const EARLIER_RELEASES: [&str; 8] = ["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0", "0.6.0", "0.7.0", "0.8.0"];
+const EARLIER_RELEASES: [&str; 9] = [
+    "0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0", "0.6.0", "0.7.0", "0.8.0", "0.9.0",
+];
 
 /// For the duration of a test: the worker's naptime, so that it sweeps while an update runs,
 /// and the deadlock timeout, so that a waiter checks for a cycle 10 ms after it starts waiting
