@@ -6,11 +6,13 @@ SELECT inventory.set_on_hand('cron-A', 3);
 SELECT set_config('test.hold', inventory.reserve('cron-A', 3, ttl => '1 second')::text, false) IS NOT NULL AS held;
 SELECT cron.schedule('inventory-expiry', '* * * * *', 'SELECT inventory.expire_stale()') > 0 AS scheduled;
 
--- Nothing here calls expire_stale: wait (up to 90 s) for the stored state to change.
+-- Nothing here calls expire_stale: wait (up to 90 s) for the stored state to change and for
+-- pg_cron to record the run (it does so after the job's transaction commits).
 DO $$
 BEGIN
   FOR i IN 1..180 LOOP
-    EXIT WHEN (SELECT state FROM inventory.reservation WHERE id = current_setting('test.hold')::uuid) = 'expired';
+    EXIT WHEN (SELECT state FROM inventory.reservation WHERE id = current_setting('test.hold')::uuid) = 'expired'
+          AND EXISTS (SELECT FROM cron.job_run_details WHERE status <> 'running');
     PERFORM pg_sleep(0.5);
   END LOOP;
 END $$;
